@@ -1,0 +1,67 @@
+/** ServerConfig: every setting, its default (API.md §4–5). Parsing lives in config-load.ts. */
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** `demo`, `openai:<model>`, `ollama:<model>`. */
+  model: string;
+  openai_api_key: string | null;
+  openai_base_url: string | null;
+  agent_name: string;
+  instructions: string;
+  cors_origins: string[];
+  session_timeout_seconds: number;
+  max_concurrent_sessions: number;
+  disconnect_grace_seconds: number;
+  shutdown_grace_seconds: number;
+  heartbeat_seconds: number;
+  api_keys: string[];
+  rate_limit_per_minute: number | null;
+  demo_delay_ms: number;
+  demo_bench_tokens: number | null;
+  max_body_bytes: number;
+  max_prompt_chars: number;
+  max_ws_frame_bytes: number;
+  run_timeout_seconds: number;
+  max_tool_rounds: number;
+  tool_timeout_seconds: number;
+  /** openai: how long to wait for the first streamed chunk of a model round. */
+  model_first_token_timeout_seconds: number;
+  /** openai: retries on 429 / 5xx before the first token. */
+  model_max_retries: number;
+}
+
+export const DEFAULT_INSTRUCTIONS =
+  "You are a helpful assistant. Answer clearly and concisely, and use the tools you have when they help.";
+
+export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
+  host: "0.0.0.0",
+  port: 8000,
+  model: "demo",
+  openai_api_key: null,
+  openai_base_url: null,
+  agent_name: "assistant",
+  instructions: DEFAULT_INSTRUCTIONS,
+  cors_origins: ["*"],
+  session_timeout_seconds: 3600,
+  max_concurrent_sessions: 100,
+  disconnect_grace_seconds: 30,
+  shutdown_grace_seconds: 30,
+  heartbeat_seconds: 15,
+  api_keys: [],
+  rate_limit_per_minute: null,
+  demo_delay_ms: 20,
+  demo_bench_tokens: null,
+  max_body_bytes: 1024 * 1024,
+  max_prompt_chars: 100_000,
+  max_ws_frame_bytes: 1024 * 1024,
+  run_timeout_seconds: 600,
+  max_tool_rounds: 10,
+  tool_timeout_seconds: 30,
+  model_first_token_timeout_seconds: 60,
+  model_max_retries: 3,
+});
+
+export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig {
+  return { ...DEFAULT_CONFIG, ...partial, cors_origins: [...(partial.cors_origins ?? DEFAULT_CONFIG.cors_origins)], api_keys: [...(partial.api_keys ?? DEFAULT_CONFIG.api_keys)] };
+}
