@@ -1,0 +1,376 @@
+/**
+ * The embedded demo model (API.md §6): deterministic, no network, and it walks
+ * through the whole protocol — thinking, text, tool calls, tool results, usage.
+ *
+ * The agent calls `stream` once per round. The first round sees the user's
+ * prompt last; an answer round sees the tool results of the previous round last.
+ */
+
+import { evaluateExpression, formatNumber } from "../calculator.ts";
+import { describeTime } from "../builtin-tools.ts";
+import type { Message, ToolCall } from "../messages.ts";
+import type { Model, ModelChunk, ModelRequest } from "./model.ts";
+
+export interface DemoModelOptions {
+  /** Pause between deltas; 0 = no pause at all (no 0 ms timers). Default 20. */
+  delayMs?: number;
+  /** Bench mode: every reply is exactly this many text deltas and nothing else. */
+  benchTokens?: number | null;
+}
+
+export const DEFAULT_DEMO_DELAY_MS = 20;
+
+/** Longest stretch of the prompt the fallback reply quotes, so a huge prompt does not become a huge reply. */
+const MAX_QUOTE_CHARS = 280;
+
+interface PlannedCall {
+  name: string;
+  /** Argument JSON, already cut into the fragments to stream. */
+  fragments: string[];
+}
+
+/** Everything one round will say, decided up front so streaming is a plain loop. */
+interface Plan {
+  thinking: string;
+  text: string;
+  call: PlannedCall | null;
+  promptTokens: number;
+}
+
+export class DemoModel implements Model {
+  readonly name = "demo";
+  private readonly delayMs: number;
+  /** Bench replies are precomputed frozen chunks: the hot path allocates no strings. */
+  private readonly benchChunks: readonly ModelChunk[] | null;
+
+  constructor(options: DemoModelOptions = {}) {
+    const delayMs = options.delayMs ?? DEFAULT_DEMO_DELAY_MS;
+    if (!Number.isFinite(delayMs) || delayMs < 0) throw new RangeError(`delayMs must be a number >= 0, got ${delayMs}`);
+    this.delayMs = delayMs;
+    const n = options.benchTokens;
+    if (n === undefined || n === null) {
+      this.benchChunks = null;
+    } else {
+      if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`benchTokens must be a positive integer, got ${n}`);
+      const chunks: ModelChunk[] = new Array(n);
+      for (let i = 0; i < n; i++) chunks[i] = Object.freeze({ type: "text", content: `t${i} ` });
+      this.benchChunks = chunks;
+    }
+  }
+
+  stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<ModelChunk> {
+    return this.benchChunks ? this.streamBench(this.benchChunks, request, signal) : this.streamDemo(request, signal);
+  }
+
+  private async *streamBench(
+    chunks: readonly ModelChunk[],
+    request: ModelRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<ModelChunk> {
+    const delay = this.delayMs;
+    const n = chunks.length;
+    for (let i = 0; i < n; i++) {
+      if (delay > 0) await pause(delay, signal);
+      else if (signal.aborted) throw signal.reason;
+      yield chunks[i]!;
+    }
+    const prompt = lastUserPrompt(request.messages);
+    yield { type: "usage", prompt_tokens: countWords(prompt), completion_tokens: n, cost: 0 };
+  }
+
+  private async *streamDemo(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelChunk> {
+    const plan = planRound(request);
+    let deltas = 0;
+    for (const content of splitWords(plan.thinking)) {
+      await this.gate(signal);
+      yield { type: "thinking", content };
+      deltas++;
+    }
+    for (const content of splitWords(plan.text)) {
+      await this.gate(signal);
+      yield { type: "text", content };
+      deltas++;
+    }
+    if (plan.call) {
+      await this.gate(signal);
+      // Unique within a conversation: history only grows.
+      yield { type: "tool_call", index: 0, id: `call_${request.messages.length}_0`, name: plan.call.name, args: "" };
+      for (const args of plan.call.fragments) {
+        await this.gate(signal);
+        yield { type: "tool_call", index: 0, args };
+      }
+    }
+    yield { type: "usage", prompt_tokens: plan.promptTokens, completion_tokens: deltas, cost: 0 };
+  }
+
+  /** Waits between deltas; with no delay it only checks for abort (awaiting undefined sets no timer). */
+  private gate(signal: AbortSignal): Promise<void> | undefined {
+    if (this.delayMs > 0) return pause(this.delayMs, signal);
+    if (signal.aborted) throw signal.reason;
+    return undefined;
+  }
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason the moment it aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Word-sized deltas, each a word with its trailing white space: joined, they are the exact text. */
+export function splitWords(text: string): string[] {
+  if (text === "") return [];
+  return text.match(/\s*\S+\s*/g) ?? [text];
+}
+
+function countWords(text: string): number {
+  const trimmed = text.trim();
+  return trimmed === "" ? 0 : trimmed.split(/\s+/).length;
+}
+
+function lastUserPrompt(messages: readonly Message[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.role === "user") return m.content;
+  }
+  return "";
+}
+
+// ---------------------------------------------------------------- planning
+
+function planRound(request: ModelRequest): Plan {
+  const last = request.messages[request.messages.length - 1];
+  if (last?.role === "tool") return { thinking: "", text: answerToolResults(request.messages), call: null, promptTokens: 0 };
+
+  const prompt = lastUserPrompt(request.messages).trim();
+  const promptTokens = countWords(prompt);
+  const offered = new Set(request.tools.map((t) => t.name));
+  const reply = (thinking: string, text: string, call: PlannedCall | null = null): Plan => ({
+    thinking,
+    text,
+    call,
+    promptTokens,
+  });
+
+  if (prompt === "") {
+    return reply("The message is empty, so I will ask for a question.", "I received an empty message. Ask me something, for example: What is 12*7?");
+  }
+
+  if (NAME_QUESTION.test(prompt)) {
+    const name = rememberedName(request.messages);
+    return reply(
+      "The user asks for their name, so I will look back through our conversation.",
+      name ? `Your name is ${name}.` : `I don't know your name yet. Tell me by saying "My name is …" and I will remember it.`,
+    );
+  }
+
+  const stated = nameIn(prompt);
+  if (stated) {
+    return reply(
+      "The user tells me their name, so I will remember it and greet them.",
+      `Nice to meet you, ${stated}! I will remember your name for the rest of this conversation.`,
+    );
+  }
+
+  const expression = findExpression(prompt);
+  if (expression !== null) {
+    if (offered.has("calculator")) {
+      return reply("The user asks for arithmetic, so I will use the calculator.", "", {
+        name: "calculator",
+        fragments: argumentFragments("expression", expression),
+      });
+    }
+    return reply(
+      "The user asks for arithmetic and no calculator tool is offered, so I will work it out myself.",
+      calculate(expression),
+    );
+  }
+
+  if (TIME_QUESTION.test(prompt)) {
+    const timezone = ZONE.exec(prompt)?.[0] ?? "UTC";
+    if (offered.has("current_time")) {
+      return reply("The user asks about the time, so I will use the current_time tool.", "", {
+        name: "current_time",
+        fragments: argumentFragments("timezone", timezone),
+      });
+    }
+    return reply("The user asks about the time and no clock tool is offered, so I will read the clock myself.", tellTime(timezone));
+  }
+
+  return reply(
+    "This is not arithmetic, a time question or about names, so I will answer directly.",
+    `You said: "${quote(prompt)}". I am Bond's demo model, so I answer without a language model. ` +
+      "Ask me to calculate something like 12*7, ask me for the current time, or tell me your name and ask for it later. " +
+      "Set BOND_MODEL to use a real model.",
+  );
+}
+
+/** `{"key": "value"}` in four fragments, as a provider streams arguments. */
+function argumentFragments(key: string, value: string): string[] {
+  const literal = JSON.stringify(value);
+  const mid = Math.ceil(literal.length / 2);
+  return [`{${JSON.stringify(key)}: `, literal.slice(0, mid), literal.slice(mid), "}"];
+}
+
+function quote(prompt: string): string {
+  if (prompt.length <= MAX_QUOTE_CHARS) return prompt;
+  let end = MAX_QUOTE_CHARS;
+  const code = prompt.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--; // don't cut a surrogate pair in half
+  return `${prompt.slice(0, end)}…`;
+}
+
+// ---------------------------------------------------------------- names
+
+const NAME_QUESTION = /\b(?:what(?:'s|’s|\s+is)\s+my\s+name|do\s+you\s+(?:know|remember)\s+my\s+name)\b/i;
+const NAME_STATEMENT = /\bmy\s+name\s+is\s+([^.!?,;:\n]+)/i;
+/** Words that end a name: "My name is Alice and I like tea" → "Alice". */
+const NAME_STOP = new Set(["and", "but", "so", "or", "i", "i'm", "im", "what", "who", "how", "please", "btw"]);
+const MAX_NAME_WORDS = 4;
+
+function nameIn(text: string): string | null {
+  const match = NAME_STATEMENT.exec(text);
+  if (!match) return null;
+  const words: string[] = [];
+  for (const raw of match[1]!.trim().split(/\s+/)) {
+    const word = raw.replace(/^["'“‘(]+|["'”’)]+$/g, "");
+    if (word === "" || NAME_STOP.has(word.toLowerCase()) || words.length === MAX_NAME_WORDS) break;
+    words.push(word);
+  }
+  return words.length > 0 ? words.join(" ") : null;
+}
+
+/** The most recent name the user stated anywhere in the conversation. */
+function rememberedName(messages: readonly Message[]): string | null {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.role !== "user") continue;
+    const name = nameIn(m.content);
+    if (name) return name;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- arithmetic
+
+/** Runs of characters an expression can contain; function names only when a "(" follows. */
+const MATH_RUN = /(?:\b(?:sqrt|abs|round|floor|ceil|min|max)(?=\s*\()|\bpi\b|[\d.,+\-*/%^()×÷−\s])+/gi;
+/**
+ * An operator between an operand and something more: "UTC+2", "-5" or "round 3 - final"
+ * are not arithmetic; "2+*3" is (a malformed expression the calculator should report).
+ */
+const BINARY_OPERATOR = /[\d)]\s*(?:\*\*|[-+*/%^×÷−])\s*[\d(.+\-*/%^×÷−a-z]/i;
+const FUNCTION_CALL = /\b(?:sqrt|abs|round|floor|ceil|min|max)\s*\(/i;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The first arithmetic-looking run in the prompt ("What is 12*7?" → "12*7"), or null. */
+function findExpression(prompt: string): string | null {
+  for (const match of prompt.matchAll(MATH_RUN)) {
+    const candidate = tidyExpression(match[0]);
+    if (!/\d/.test(candidate)) continue;
+    if (!BINARY_OPERATOR.test(candidate) && !FUNCTION_CALL.test(candidate)) continue;
+    if (ISO_DATE.test(candidate)) continue; // "2024-01-05" is a date, not a subtraction
+    return candidate;
+  }
+  return null;
+}
+
+/** Drops sentence punctuation and unmatched outer parentheses the run picked up. */
+function tidyExpression(run: string): string {
+  let s = run.trim().replace(/^[,\s]+/, "").replace(/[.,\s]+$/, "");
+  const count = (c: string) => s.split(c).length - 1;
+  while (s.endsWith(")") && count(")") > count("(")) s = s.slice(0, -1).trimEnd();
+  while (s.startsWith("(") && count("(") > count(")")) s = s.slice(1).trimStart();
+  return s;
+}
+
+function calculate(expression: string): string {
+  try {
+    return `${expression} = ${formatNumber(evaluateExpression(expression))}.`;
+  } catch (err) {
+    return couldNotEvaluate(expression, err instanceof Error ? err.message : String(err));
+  }
+}
+
+function couldNotEvaluate(expression: string, reason: string): string {
+  return `I could not evaluate ${expression}: ${sentence(reason)}`;
+}
+
+// ---------------------------------------------------------------- time
+
+const TIME_QUESTION = /\b(?:time|date|day|clock|today|tonight)\b/i;
+/** An IANA zone written the usual way, e.g. Europe/Paris or America/Argentina/Buenos_Aires. */
+const ZONE = /\b[A-Z][A-Za-z]*\/[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z][A-Za-z0-9_+-]*)?/;
+
+function tellTime(timezone: string): string {
+  try {
+    const t = describeTime(timezone);
+    return `The current time in ${t.timezone} is ${t.local}.`;
+  } catch (err) {
+    return `I could not get the current time: ${sentence(err instanceof Error ? err.message : String(err))}`;
+  }
+}
+
+// ---------------------------------------------------------------- answer rounds
+
+/** One sentence per tool result at the end of the conversation, in call order. */
+function answerToolResults(messages: readonly Message[]): string {
+  let start = messages.length;
+  while (start > 0 && messages[start - 1]!.role === "tool") start--;
+  const before = messages[start - 1];
+  const calls: readonly ToolCall[] = before?.role === "assistant" ? (before.tool_calls ?? []) : [];
+  const sentences: string[] = [];
+  for (let i = start; i < messages.length; i++) {
+    const m = messages[i]!;
+    if (m.role !== "tool") continue;
+    const args = parseArgs(calls.find((c) => c.id === m.tool_call_id)?.arguments);
+    sentences.push(answerOne(m.name, m.content, m.is_error, args));
+  }
+  return sentences.join(" ");
+}
+
+function answerOne(name: string, content: string, isError: boolean, args: Record<string, unknown>): string {
+  if (name === "calculator") {
+    const expression = typeof args.expression === "string" ? args.expression : null;
+    if (isError) return couldNotEvaluate(expression ?? "the expression", content || "it is not valid.");
+    return expression ? `${expression} = ${content}.` : `The result is ${content}.`;
+  }
+  if (name === "current_time") {
+    if (isError) return `I could not get the current time: ${sentence(content || "the tool failed.")}`;
+    const time = parseArgs(content);
+    if (typeof time.local === "string" && typeof time.timezone === "string") {
+      return `The current time in ${time.timezone} is ${time.local}.`;
+    }
+    return `The current time is ${sentence(content)}`;
+  }
+  return isError ? `The ${name} tool failed: ${sentence(content || "no reason given.")}` : `The ${name} tool returned: ${sentence(content)}`;
+}
+
+function parseArgs(json: string | undefined): Record<string, unknown> {
+  if (!json) return {};
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Ends text with a full stop unless it already ends a sentence. */
+function sentence(text: string): string {
+  const t = text.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
