@@ -1,0 +1,272 @@
+import type { AgentEvent, BlockKind, UsageTotals } from "./events.ts";
+import type { Message, ToolCall } from "./messages.ts";
+import { ModelError, type Model, type ModelRequest, type ToolSpec } from "./models/model.ts";
+import type { AnyTool } from "./tools.ts";
+import { ToolRunner, type ToolOutcome } from "./tool-runner.ts";
+import { abortedTerminal } from "./abort.ts";
+
+export interface BondAgentOptions {
+  name: string;
+  instructions?: string;
+  model: Model;
+  tools?: readonly AnyTool[];
+  /** Rounds of tool execution one run may take before it fails (API.md §4: 10). */
+  maxToolRounds?: number;
+  /** Per tool call (API.md §4: 30 s). */
+  toolTimeoutMs?: number;
+}
+
+export interface RunInput {
+  history: readonly Message[];
+  prompt: string;
+  signal: AbortSignal;
+  sessionId: string;
+}
+
+/** What a finished run adds to the session: its messages and what it spent. */
+export interface RunOutcome {
+  messages: Message[];
+  usage: UsageTotals;
+}
+
+const DEFAULT_INSTRUCTIONS = "You are a helpful assistant.";
+
+/**
+ * The agent: a model plus tools. Stateless across sessions — history goes in,
+ * new messages come out — so one instance serves every session concurrently.
+ */
+export class BondAgent {
+  readonly name: string;
+  readonly instructions: string;
+  readonly model: Model;
+  readonly tools: readonly AnyTool[];
+  readonly maxToolRounds: number;
+  private readonly toolRunner: ToolRunner;
+  private readonly toolSpecs: readonly ToolSpec[];
+
+  constructor(options: BondAgentOptions) {
+    this.name = options.name;
+    this.instructions = options.instructions ?? DEFAULT_INSTRUCTIONS;
+    this.model = options.model;
+    this.tools = options.tools ?? [];
+    this.maxToolRounds = options.maxToolRounds ?? 10;
+    this.toolRunner = new ToolRunner(this.tools, options.toolTimeoutMs ?? 30_000);
+    this.toolSpecs = this.tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
+  }
+
+  /**
+   * One run: yields events in API.md §1 order, always ending with exactly one
+   * terminal event preceded by `usage`; returns the messages to append to history.
+   */
+  async *run(input: RunInput): AsyncGenerator<AgentEvent, RunOutcome> {
+    const { signal } = input;
+    const user: Message = { role: "user", content: input.prompt };
+    const added: Message[] = [user];
+    const messages: Message[] = [...input.history, user];
+    const usage = new UsageCounter();
+    const blocks = new BlockTracker();
+
+    try {
+      for (let round = 0; ; round++) {
+        const request: ModelRequest = { instructions: this.instructions, messages, tools: this.toolSpecs };
+        const turn = new TurnState();
+        for await (const chunk of this.model.stream(request, signal)) {
+          if (signal.aborted) break;
+          switch (chunk.type) {
+            case "text":
+            case "thinking": {
+              if (chunk.content === "") break;
+              const start = blocks.enter(chunk.type);
+              if (start) {
+                if (start.end) yield start.end;
+                yield start.begin;
+              }
+              if (chunk.type === "text") turn.text += chunk.content;
+              else turn.thinking += chunk.content;
+              yield { type: chunk.type, content: chunk.content };
+              break;
+            }
+            case "tool_call": {
+              const call = turn.callAt(chunk.index);
+              if (chunk.id) call.id = chunk.id;
+              if (chunk.name) call.name += chunk.name;
+              if (chunk.args) call.arguments += chunk.args;
+              if (call.isNew) {
+                call.isNew = false;
+                const start = blocks.enterToolCall(chunk.index);
+                if (start.end) yield start.end;
+                yield start.begin;
+              } else if (!blocks.isToolCall(chunk.index)) {
+                // A fragment of a call whose block already closed: keep it, show nothing.
+                break;
+              }
+              if (chunk.name || chunk.args) yield { type: "tool_delta", name: chunk.name ?? "", args: chunk.args ?? "" };
+              break;
+            }
+            case "usage":
+              usage.add(chunk.prompt_tokens, chunk.completion_tokens, chunk.cost);
+              break;
+          }
+        }
+        const closing = blocks.close();
+        if (closing) yield closing;
+        signal.throwIfAborted();
+
+        const calls = turn.finishCalls(round);
+        if (calls.length === 0) {
+          const answer: Message = turn.thinking
+            ? { role: "assistant", content: turn.text, thinking: turn.thinking }
+            : { role: "assistant", content: turn.text };
+          added.push(answer);
+          yield usage.event(this.model.name);
+          yield { type: "complete", data: turn.text };
+          return { messages: added, usage: usage.totals() };
+        }
+
+        const assistant: Message = { role: "assistant", content: turn.text, tool_calls: calls };
+        if (turn.thinking) assistant.thinking = turn.thinking;
+        if (round >= this.maxToolRounds) {
+          throw new ModelError(`The run reached its limit of ${this.maxToolRounds} tool rounds.`);
+        }
+        yield usage.event(this.model.name);
+
+        const prepared = calls.map((call) => this.toolRunner.prepare(call));
+        for (const p of prepared) yield { type: "tool_exec", id: p.call.id, name: p.call.name, args: p.args };
+        const results = new Map<string, ToolOutcome>();
+        for await (const outcome of this.toolRunner.runAll(prepared, { signal, sessionId: input.sessionId })) {
+          results.set(outcome.id, outcome);
+          yield { type: "tool_result", id: outcome.id, name: outcome.name, result: outcome.result, is_error: outcome.isError };
+        }
+        signal.throwIfAborted();
+        // The assistant's calls enter history only with their results: providers reject one without the other.
+        messages.push(assistant);
+        added.push(assistant);
+        for (const call of calls) {
+          const outcome = results.get(call.id);
+          if (!outcome) continue;
+          const toolMessage: Message = {
+            role: "tool",
+            content: outcome.result,
+            tool_call_id: call.id,
+            name: call.name,
+            is_error: outcome.isError,
+          };
+          messages.push(toolMessage);
+          added.push(toolMessage);
+        }
+      }
+    } catch (err) {
+      const closing = blocks.close();
+      if (closing) yield closing;
+      yield usage.event(this.model.name);
+      if (signal.aborted) {
+        yield abortedTerminal(signal.reason);
+      } else {
+        yield { type: "error", error: errorMessage(err) };
+      }
+      return { messages: added, usage: usage.totals() };
+    }
+  }
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof ModelError) return err.message;
+  // Anything else may carry internals (paths, keys): log it, tell the client little.
+  console.error("[bond] run failed:", err);
+  return "The agent failed with an internal error.";
+}
+
+/** Opens and closes blocks so that exactly one is open at a time, numbered without gaps. */
+class BlockTracker {
+  private open: { kind: BlockKind; idx: number; callIndex: number } | null = null;
+  private next = 0;
+
+  /** Enter a text/thinking block; returns the events to emit, or null if already inside one. */
+  enter(kind: "text" | "thinking"): { begin: AgentEvent; end: AgentEvent | null } | null {
+    if (this.open?.kind === kind) return null;
+    return this.switchTo(kind, -1);
+  }
+
+  enterToolCall(callIndex: number): { begin: AgentEvent; end: AgentEvent | null } {
+    return this.switchTo("tool-call", callIndex);
+  }
+
+  isToolCall(callIndex: number): boolean {
+    return this.open?.kind === "tool-call" && this.open.callIndex === callIndex;
+  }
+
+  close(): AgentEvent | null {
+    const open = this.open;
+    if (!open) return null;
+    this.open = null;
+    return { type: "block_end", kind: open.kind, idx: open.idx };
+  }
+
+  private switchTo(kind: BlockKind, callIndex: number): { begin: AgentEvent; end: AgentEvent | null } {
+    const end = this.close();
+    const idx = this.next++;
+    this.open = { kind, idx, callIndex };
+    return { begin: { type: "block_start", kind, idx }, end };
+  }
+}
+
+interface PendingCall {
+  id: string;
+  name: string;
+  arguments: string;
+  isNew: boolean;
+}
+
+/** What one model round produced. */
+class TurnState {
+  text = "";
+  thinking = "";
+  private readonly calls = new Map<number, PendingCall>();
+
+  callAt(index: number): PendingCall {
+    let call = this.calls.get(index);
+    if (!call) {
+      call = { id: "", name: "", arguments: "", isNew: true };
+      this.calls.set(index, call);
+    }
+    return call;
+  }
+
+  /** The round's calls in the order the model formed them, each with an id. */
+  finishCalls(round: number): ToolCall[] {
+    const out: ToolCall[] = [];
+    let n = 0;
+    for (const call of this.calls.values()) {
+      const id = call.id || `call_${round}_${n}_${crypto.randomUUID().slice(0, 8)}`;
+      out.push({ id, name: call.name, arguments: call.arguments });
+      n++;
+    }
+    return out;
+  }
+}
+
+/** Sums usage over the rounds of a run; cost stays null once any round's cost is unknown. */
+class UsageCounter {
+  private prompt = 0;
+  private completion = 0;
+  private cost: number | null = 0;
+
+  add(prompt: number, completion: number, cost: number | null): void {
+    this.prompt += prompt;
+    this.completion += completion;
+    this.cost = this.cost === null || cost === null ? null : this.cost + cost;
+  }
+
+  totals(): UsageTotals {
+    return {
+      prompt_tokens: this.prompt,
+      completion_tokens: this.completion,
+      total_tokens: this.prompt + this.completion,
+      total_cost: this.cost,
+    };
+  }
+
+  event(model: string): AgentEvent {
+    return { type: "usage", ...this.totals(), model };
+  }
+}

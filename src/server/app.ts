@@ -1,0 +1,95 @@
+import { Elysia } from "elysia";
+import { cors } from "@elysiajs/cors";
+import type { BondAgent } from "../agent/agent.ts";
+import { resolveConfig, type ServerConfig } from "../config.ts";
+import { MemorySessionStore, type SessionStore } from "../sessions/store.ts";
+import { ApiKeys, bearerKey } from "./auth.ts";
+import { jsonError } from "./http-error.ts";
+import { BondRuntime } from "./runtime.ts";
+import { askRoutes } from "./routes/ask.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
+import { streamRoutes } from "./routes/stream.ts";
+import { wsRoutes } from "./routes/ws.ts";
+
+export interface BondServerOptions {
+  store?: SessionStore;
+}
+
+/** Paths that never need a key (exact match: never trust prefixes, TRAPS #18). */
+const PUBLIC_PATHS = new Set(["/health"]);
+
+/**
+ * The Bond server as an Elysia app: `createBondServer(agent, config).listen(…)`.
+ * `app.bond` is its runtime (sessions, shutdown state).
+ */
+export function createBondServer(agent: BondAgent, config: Partial<ServerConfig> = {}, options: BondServerOptions = {}) {
+  const cfg = resolveConfig(config);
+  const runtime = new BondRuntime(cfg, agent, options.store ?? new MemorySessionStore());
+  const keys = new ApiKeys(cfg.api_keys);
+  const anyOrigin = cfg.cors_origins.includes("*");
+
+  const app = new Elysia({
+    // Bun's own 413 has an empty body: let bodies a little over our limit through, to answer them in JSON.
+    serve: {
+      reusePort: false, // a stale instance must not silently share the port (TRAPS #13)
+      maxRequestBodySize: Math.max(cfg.max_body_bytes * 4, cfg.max_body_bytes + 1024 * 1024),
+    },
+    // WebSocket limits only apply app-wide (TRAPS #7).
+    websocket: {
+      maxPayloadLength: cfg.max_ws_frame_bytes,
+      idleTimeout: Math.min(960, Math.max(30, Math.ceil(cfg.heartbeat_seconds * 3))),
+      sendPings: false, // our shared heartbeat pings every heartbeat_seconds
+      backpressureLimit: 64 * 1024 * 1024,
+      closeOnBackpressureLimit: true,
+    },
+  })
+    .use(
+      cors({
+        // Explicit options: the plugin's defaults reflect any origin WITH credentials (TRAPS #12).
+        origin: anyOrigin ? "*" : cfg.cors_origins,
+        credentials: false,
+        methods: ["GET", "POST", "DELETE", "OPTIONS"],
+        allowedHeaders: ["Content-Type", "Authorization", "Last-Event-ID", "X-Request-Id"],
+        exposeHeaders: ["Retry-After", "X-Request-Id"],
+        maxAge: 600,
+      }),
+    )
+    .onRequest(({ request, set }) => {
+      set.headers["x-content-type-options"] = "nosniff";
+      const declared = Number(request.headers.get("content-length") ?? 0);
+      if (declared > cfg.max_body_bytes) {
+        return jsonError(413, `Request body is larger than the limit of ${cfg.max_body_bytes} bytes.`);
+      }
+      if (keys.enabled && request.method !== "OPTIONS" && !PUBLIC_PATHS.has(new URL(request.url).pathname)) {
+        if (!keys.match(bearerKey(request))) {
+          return jsonError(401, "Missing or invalid API key.", { "www-authenticate": 'Bearer realm="bond"' });
+        }
+      }
+    })
+    .onError(({ code, error }) => {
+      switch (code) {
+        case "PARSE":
+          return jsonError(400, "The request body is not valid JSON.");
+        case "VALIDATION": {
+          const first = error.valueError;
+          const where = first?.path ? first.path.replace(/^\//, "") : "body";
+          return jsonError(400, `Invalid request: ${where}: ${first?.message ?? "does not match the schema"}`);
+        }
+        case "NOT_FOUND":
+          return jsonError(404, "Not found");
+        default:
+          console.error("[bond] request failed:", error);
+          return jsonError(500, "Internal server error");
+      }
+    })
+    .use(healthRoutes(runtime))
+    .use(askRoutes(runtime))
+    .use(streamRoutes(runtime))
+    .use(sessionRoutes(runtime))
+    .use(wsRoutes(runtime));
+
+  return Object.assign(app, { bond: runtime });
+}
+
+export type BondServer = ReturnType<typeof createBondServer>;

@@ -1,0 +1,17 @@
+import { Elysia } from "elysia";
+import { jsonResponse } from "../http-error.ts";
+import type { BondRuntime } from "../runtime.ts";
+import pkg from "../../../package.json" with { type: "json" };
+
+export function healthRoutes(runtime: BondRuntime) {
+  return new Elysia({ name: "bond-health" }).get("/health", () =>
+    jsonResponse(200, {
+      status: runtime.shuttingDown ? "shutting_down" : "healthy",
+      agent_name: runtime.agent.name,
+      model: runtime.agent.model.name,
+      version: pkg.version,
+      sessions: runtime.sessions.size,
+      running_runs: runtime.sessions.runningRuns.size,
+    }),
+  );
+}

@@ -1,0 +1,49 @@
+import { Elysia } from "elysia";
+import { RunStop } from "../../agent/abort.ts";
+import { SESSION_ID_PATTERN, type Session } from "../../sessions/session.ts";
+import { jsonError, jsonResponse } from "../http-error.ts";
+import type { BondRuntime } from "../runtime.ts";
+import { SESSION_NOT_FOUND } from "./stream.ts";
+
+/** GET /sessions/{id}: the session's state, history and totals (API.md §2). */
+export function describeSession(session: Session, timeoutMs: number): Record<string, unknown> {
+  const run = session.latestRun;
+  return {
+    session_id: session.id,
+    status: session.status,
+    created_at: new Date(session.createdAt).toISOString(),
+    updated_at: new Date(session.updatedAt).toISOString(),
+    // A session with a run in progress never expires; null says so.
+    expires_at: session.isRunning ? null : new Date(session.expiresAt(timeoutMs)).toISOString(),
+    runs: session.runCount,
+    history: session.history,
+    usage: session.usage,
+    last_event_id: run && run.log.length > 0 ? run.log.events[run.log.length - 1]!.id : null,
+  };
+}
+
+export function sessionRoutes(runtime: BondRuntime) {
+  const timeoutMs = runtime.config.session_timeout_seconds * 1000;
+  const find = (id: string): Session | undefined => (SESSION_ID_PATTERN.test(id) ? runtime.sessions.get(id) : undefined);
+
+  return new Elysia({ name: "bond-sessions" })
+    .get("/sessions/:session_id", ({ params }) => {
+      const session = find(params.session_id);
+      if (!session) return jsonError(404, SESSION_NOT_FOUND);
+      session.touch();
+      return jsonResponse(200, describeSession(session, timeoutMs));
+    })
+    .post("/sessions/:session_id/cancel", ({ params }) => {
+      const session = find(params.session_id);
+      if (!session) return jsonError(404, SESSION_NOT_FOUND);
+      session.touch();
+      if (!runtime.sessions.cancel(session, new RunStop("cancelled by client"))) {
+        return jsonError(409, "No run is in progress in this session.");
+      }
+      return jsonResponse(202, { session_id: session.id, status: "cancelling" });
+    })
+    .delete("/sessions/:session_id", ({ params }) => {
+      if (!find(params.session_id) || !runtime.sessions.delete(params.session_id)) return jsonError(404, SESSION_NOT_FOUND);
+      return new Response(null, { status: 204 });
+    });
+}

@@ -1,0 +1,25 @@
+import { Elysia } from "elysia";
+import { SESSION_ID_PATTERN } from "../../sessions/session.ts";
+import { jsonError } from "../http-error.ts";
+import { resumePoint } from "../resume.ts";
+import type { BondRuntime } from "../runtime.ts";
+import { sseResponse } from "../sse.ts";
+
+export const SESSION_NOT_FOUND = "Session not found or expired";
+
+export function streamRoutes(runtime: BondRuntime) {
+  return new Elysia({ name: "bond-stream" }).get("/stream/:session_id", ({ params, request, server, query }) => {
+    const id = params.session_id;
+    const session = SESSION_ID_PATTERN.test(id) ? runtime.sessions.get(id) : undefined;
+    if (!session) return jsonError(404, SESSION_NOT_FOUND);
+    session.touch();
+    const lastEventId = request.headers.get("last-event-id") ?? (typeof query.last_event_id === "string" ? query.last_event_id : null);
+    const point = resumePoint(session, lastEventId);
+    if (point.kind === "invalid") return jsonError(400, point.message);
+    // 204 tells a browser EventSource to stop reconnecting: the run is over and nothing is left.
+    if (point.kind === "nothing-left") return new Response(null, { status: 204 });
+    // A stream may stay silent for minutes (a slow tool): never let the idle timeout cut it (TRAPS #1).
+    server?.timeout(request, 0);
+    return sseResponse(runtime, point.run, point.cursor, request);
+  });
+}

@@ -1,0 +1,141 @@
+import { Elysia } from "elysia";
+import type { ServerWebSocket } from "bun";
+import { RunStop } from "../../agent/abort.ts";
+import { SESSION_ID_PATTERN } from "../../sessions/session.ts";
+import { callerId } from "../caller.ts";
+import { parseClientFrame, wsError, type ClientFrame } from "../ws-frames.ts";
+import { WsSubscription } from "../ws-subscription.ts";
+import { resumePoint } from "../resume.ts";
+import type { BondRuntime } from "../runtime.ts";
+import { BAD_SESSION_ID, checkPrompt, findSessionForPrompt } from "./ask.ts";
+import type { Run } from "../../sessions/run.ts";
+
+const PONG = '{"t":"pong"}';
+
+/** What one socket remembers between frames. */
+interface SocketState {
+  caller: string;
+  lastSessionId: string | null;
+  sub: WsSubscription | null;
+  stopBeat: () => void;
+  closeSocket: (code: number, reason: string) => void;
+}
+
+type Raw = ServerWebSocket<unknown>;
+
+export function wsRoutes(runtime: BondRuntime) {
+  const states = new WeakMap<object, SocketState>();
+  const authOn = runtime.config.api_keys.length > 0;
+
+  const follow = (raw: Raw, state: SocketState, sessionId: string, run: Run, cursor: number): void => {
+    state.sub?.stop();
+    state.lastSessionId = sessionId;
+    raw.send(JSON.stringify({ t: "session", session_id: sessionId }));
+    const sub = new WsSubscription(raw, run, cursor, (ended) => {
+      if (state.sub === ended) state.sub = null;
+    });
+    state.sub = sub;
+    sub.flush();
+  };
+
+  const onPrompt = (raw: Raw, state: SocketState, frame: ClientFrame): string | null => {
+    if (runtime.shuttingDown) return wsError("unavailable", "The server is shutting down.");
+    const text = frame.prompt ?? frame.message;
+    if (text === undefined) return wsError("bad_request", 'A message needs a "prompt" string.');
+    const prompt = checkPrompt(text, runtime.config.max_prompt_chars);
+    if (!prompt.ok) return wsError("bad_request", prompt.message);
+    const requested = frame.session_id ?? (frame.new_session ? null : state.lastSessionId);
+    const lookup = findSessionForPrompt(runtime, requested);
+    if (!lookup.ok) return wsError("bad_request", BAD_SESSION_ID);
+    if (lookup.session?.isRunning) return wsError("busy", "A run is already in progress in this session.");
+    if (runtime.rateLimiter) {
+      const wait = runtime.rateLimiter.take(state.caller);
+      if (wait > 0) return wsError("rate_limited", `Rate limit exceeded: retry in ${wait} s.`);
+    }
+    const session = lookup.session ?? runtime.sessions.create(frame.session_id ?? undefined);
+    if (!session) return wsError("unavailable", "The server has reached its limit of concurrent sessions.");
+    const started = runtime.sessions.start(session, prompt.prompt);
+    if (!started.ok) return wsError("busy", "A run is already in progress in this session.");
+    follow(raw, state, session.id, started.run, 0);
+    return null;
+  };
+
+  const onResume = (raw: Raw, state: SocketState, frame: ClientFrame): string | null => {
+    const id = frame.session_id;
+    if (typeof id !== "string" || !SESSION_ID_PATTERN.test(id)) return wsError("bad_request", 'resume needs a valid "session_id".');
+    const session = runtime.sessions.get(id);
+    if (!session) return wsError("not_found", "Session not found or expired");
+    session.touch();
+    const point = resumePoint(session, frame.last_event_id ?? null);
+    if (point.kind === "invalid") return wsError("bad_request", point.message);
+    if (point.kind === "nothing-left") {
+      state.lastSessionId = id;
+      return '{"t":"done"}';
+    }
+    follow(raw, state, id, point.run, point.cursor);
+    return null;
+  };
+
+  const onCancel = (state: SocketState): string | null => {
+    const id = state.lastSessionId;
+    const run = state.sub?.run ?? (id ? runtime.sessions.get(id)?.latestRun : undefined);
+    if (!run?.cancel(new RunStop("cancelled by client"))) return wsError("nothing_to_cancel", "No run is in progress.");
+    return null;
+  };
+
+  return new Elysia({ name: "bond-ws" }).ws("/ws", {
+    open(ws) {
+      const raw = ws.raw as Raw;
+      const state: SocketState = {
+        caller: callerId(ws.data.request, ws.data.server, authOn),
+        lastSessionId: null,
+        sub: null,
+        stopBeat: runtime.heartbeat.add(() => raw.ping()),
+        closeSocket: (code, reason) => raw.close(code, reason),
+      };
+      states.set(raw, state);
+      runtime.sockets.add(state.closeSocket);
+    },
+    message(ws, message) {
+      const raw = ws.raw as Raw;
+      const state = states.get(raw);
+      if (!state) return;
+      const parsed = parseClientFrame(message);
+      let reply: string | null;
+      if (!parsed.ok) reply = wsError("bad_request", parsed.error);
+      else {
+        const frame = parsed.frame;
+        switch (frame.type) {
+          case undefined:
+          case "message":
+          case "prompt":
+            reply = onPrompt(raw, state, frame);
+            break;
+          case "cancel":
+            reply = onCancel(state);
+            break;
+          case "ping":
+            reply = PONG;
+            break;
+          case "resume":
+            reply = onResume(raw, state, frame);
+            break;
+          default:
+            reply = wsError("bad_request", `Unknown frame type "${frame.type}".`);
+        }
+      }
+      if (reply) raw.send(reply);
+    },
+    drain(ws) {
+      states.get(ws.raw)?.sub?.flush();
+    },
+    close(ws) {
+      const state = states.get(ws.raw);
+      if (!state) return;
+      state.stopBeat();
+      state.sub?.stop();
+      runtime.sockets.delete(state.closeSocket);
+      states.delete(ws.raw);
+    },
+  });
+}

@@ -1,0 +1,43 @@
+import type { BondAgent } from "../agent/agent.ts";
+import type { ServerConfig } from "../config.ts";
+import { SessionManager } from "../sessions/manager.ts";
+import type { SessionStore } from "../sessions/store.ts";
+import { Heartbeat } from "./heartbeat.ts";
+import { RateLimiter } from "./rate-limit.ts";
+
+/** What every route shares: config, agent, sessions, the heartbeat, and the shutdown state. */
+export class BondRuntime {
+  readonly sessions: SessionManager;
+  readonly heartbeat: Heartbeat;
+  readonly rateLimiter: RateLimiter | null;
+  shuttingDown = false;
+  /** Closers of open WebSockets, so shutdown can close them all. */
+  readonly sockets = new Set<(code: number, reason: string) => void>();
+  /** Open SSE streams (for /health and shutdown). */
+  sseStreams = 0;
+
+  constructor(
+    readonly config: ServerConfig,
+    readonly agent: BondAgent,
+    store: SessionStore,
+  ) {
+    this.sessions = new SessionManager(store, agent, {
+      timeoutMs: config.session_timeout_seconds * 1000,
+      maxSessions: config.max_concurrent_sessions,
+      disconnectGraceMs: config.disconnect_grace_seconds * 1000,
+      runTimeoutMs: config.run_timeout_seconds * 1000,
+    });
+    this.heartbeat = new Heartbeat(config.heartbeat_seconds * 1000);
+    this.rateLimiter = config.rate_limit_per_minute ? new RateLimiter(config.rate_limit_per_minute) : null;
+  }
+
+  /** Seconds a client should wait before retrying a 503. */
+  get retryAfterSeconds(): string {
+    return this.shuttingDown ? String(Math.max(1, Math.ceil(this.config.shutdown_grace_seconds))) : "5";
+  }
+
+  dispose(): void {
+    this.sessions.close();
+    this.heartbeat.stop();
+  }
+}

@@ -1,0 +1,79 @@
+import type { UsageTotals } from "../agent/events.ts";
+import { RunStop } from "../agent/abort.ts";
+import { RunLog } from "./run-log.ts";
+
+export type RunStatus = "running" | "completed" | "error" | "cancelled";
+
+/**
+ * One prompt in one session: its event log, its abort switch, and who is
+ * watching it (for the disconnect grace period).
+ */
+export class Run {
+  readonly log: RunLog;
+  readonly controller = new AbortController();
+  readonly startedAt = Date.now();
+  status: RunStatus = "running";
+  usage: UsageTotals | null = null;
+  private subscribers = 0;
+  private everSubscribed = false;
+  private graceTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Resolves when the run has finished and its outcome is applied to the session. */
+  readonly finished: Promise<void>;
+  private resolveFinished!: () => void;
+
+  constructor(
+    readonly number: number,
+    private readonly graceMs: number,
+  ) {
+    this.log = new RunLog(number);
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+  }
+
+  get isRunning(): boolean {
+    return this.status === "running";
+  }
+
+  get hasEverHadSubscriber(): boolean {
+    return this.everSubscribed;
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers;
+  }
+
+  subscribe(): void {
+    this.subscribers++;
+    this.everSubscribed = true;
+    if (this.graceTimer) {
+      clearTimeout(this.graceTimer);
+      this.graceTimer = null;
+    }
+  }
+
+  /** When the last watcher leaves a running run, it gets a grace period to come back before it is cancelled. */
+  unsubscribe(): void {
+    this.subscribers = Math.max(0, this.subscribers - 1);
+    if (this.subscribers > 0 || !this.isRunning || this.graceTimer) return;
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = null;
+      if (this.subscribers === 0) this.cancel(new RunStop("client disconnected"));
+    }, this.graceMs);
+    this.graceTimer.unref?.();
+  }
+
+  cancel(reason: RunStop): boolean {
+    if (!this.isRunning || this.controller.signal.aborted) return false;
+    this.controller.abort(reason);
+    return true;
+  }
+
+  markFinished(status: Exclude<RunStatus, "running">, usage: UsageTotals): void {
+    this.status = status;
+    this.usage = usage;
+    if (this.graceTimer) {
+      clearTimeout(this.graceTimer);
+      this.graceTimer = null;
+    }
+    this.resolveFinished();
+  }
+}

@@ -1,0 +1,45 @@
+import type { BondAgent, RunOutcome } from "../agent/agent.ts";
+import type { AgentEvent } from "../agent/events.ts";
+import type { Run, RunStatus } from "./run.ts";
+import type { Session } from "./session.ts";
+
+const TERMINAL_STATUS: Record<string, Exclude<RunStatus, "running">> = {
+  complete: "completed",
+  error: "error",
+  cancelled: "cancelled",
+};
+
+/** Drives one run of the agent into the run's log, then applies its outcome to the session. */
+export async function pumpRun(agent: BondAgent, session: Session, run: Run, prompt: string): Promise<void> {
+  const history = session.history.slice();
+  const signal = run.controller.signal;
+  let status: Exclude<RunStatus, "running"> = "error";
+  let outcome: RunOutcome | null = null;
+  try {
+    const events = agent.run({ history, prompt, signal, sessionId: session.id });
+    for (;;) {
+      const step = await events.next();
+      if (step.done) {
+        outcome = step.value;
+        break;
+      }
+      const event: AgentEvent = step.value;
+      const terminal = TERMINAL_STATUS[event.type];
+      if (terminal) status = terminal;
+      run.log.append(event);
+    }
+  } catch (err) {
+    console.error("[bond] agent loop failed:", err);
+  }
+  if (!run.log.isEnded) {
+    // The agent broke its contract (threw, or ended without a terminal event): still end the run properly.
+    run.log.append({ type: "usage", prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, total_cost: null, model: agent.model.name });
+    run.log.append({ type: "error", error: "The agent failed with an internal error." });
+    status = "error";
+  }
+  const usage = outcome?.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, total_cost: null };
+  if (outcome) session.history.push(...outcome.messages);
+  else session.history.push({ role: "user", content: prompt });
+  session.addUsage(usage);
+  run.markFinished(status, usage);
+}
