@@ -40,8 +40,8 @@ export interface FakeOpenAI {
   /** Requests whose client went away before the reply was complete. */
   readonly disconnects: number;
   enqueue(...replies: FakeReply[]): void;
-  /** Resolves at the next (or an already seen) mid-reply disconnect; rejects after `timeoutMs`. */
-  waitForDisconnect(timeoutMs?: number): Promise<void>;
+  /** Resolves once more than `after` mid-reply disconnects were seen (default 0); rejects after `timeoutMs`. */
+  waitForDisconnect(timeoutMs?: number, after?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -245,14 +245,15 @@ export function startFakeOpenAI(): FakeOpenAI {
     enqueue(...replies) {
       queue.push(...replies);
     },
-    waitForDisconnect(timeoutMs = 2000) {
-      if (disconnects > 0) return Promise.resolve();
+    waitForDisconnect(timeoutMs = 2000, after = 0) {
+      if (disconnects > after) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           disconnectWaiters.delete(wake);
           reject(new Error(`fake: no disconnect within ${timeoutMs} ms`));
         }, timeoutMs);
         function wake(): void {
+          if (disconnects <= after) return;
           clearTimeout(timer);
           disconnectWaiters.delete(wake);
           resolve();

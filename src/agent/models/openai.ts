@@ -69,7 +69,8 @@ export class OpenAIModel implements Model {
   constructor(options: OpenAIModelOptions) {
     this.model = options.model;
     this.name = options.name ?? `openai:${options.model}`;
-    this.firstTokenTimeoutMs = options.firstTokenTimeoutMs;
+    // Whole ms: 0.3 s * 1000 is 300.00000000000006, and the SDK wants integer timeouts.
+    this.firstTokenTimeoutMs = Math.max(1, Math.round(options.firstTokenTimeoutMs));
     this.maxRetries = Math.max(0, Math.floor(options.maxRetries));
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
     this.scrub = scrubber(options.apiKey);
@@ -78,7 +79,7 @@ export class OpenAIModel implements Model {
       baseURL: options.baseURL,
       maxRetries: 0,
       // Our own timer ends an attempt first; the SDK's is only a backstop.
-      timeout: options.firstTokenTimeoutMs + 5_000,
+      timeout: this.firstTokenTimeoutMs + 5_000,
       // The SDK must never log: its lines can carry URLs and provider text we have not scrubbed.
       logLevel: "off",
     });
