@@ -14,6 +14,8 @@ import { wsRoutes } from "./routes/ws.ts";
 
 export interface BondServerOptions {
   store?: SessionStore;
+  /** Seconds an idle plain-HTTP connection is kept (Bun's idleTimeout, max 255). Streams are exempt. */
+  idleTimeoutSeconds?: number;
 }
 
 /** Paths that never need a key (exact match: never trust prefixes, TRAPS #18). */
@@ -33,6 +35,7 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
     // Bun's own 413 has an empty body: let bodies a little over our limit through, to answer them in JSON.
     serve: {
       reusePort: false, // a stale instance must not silently share the port (TRAPS #13)
+      idleTimeout: options.idleTimeoutSeconds ?? 30,
       maxRequestBodySize: Math.max(cfg.max_body_bytes * 4, cfg.max_body_bytes + 1024 * 1024),
     },
     // WebSocket limits only apply app-wide (TRAPS #7).
