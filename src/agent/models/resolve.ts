@@ -21,7 +21,7 @@ export function parseModelSpec(spec: string): ModelSpec {
   const m = /^(openai|ollama):(.+)$/.exec(s);
   const model = m?.[2]?.trim();
   if (m && model && (m[1] === "openai" || m[1] === "ollama")) return { provider: m[1], model };
-  throw new ConfigError(`BOND_MODEL must be "demo", "openai:<model>" or "ollama:<model>", got "${spec}"`);
+  throw new ConfigError(`model must be "demo", "openai:<model>" or "ollama:<model>", got "${spec}"`);
 }
 
 /**
@@ -45,7 +45,7 @@ export function resolveModel(config: ServerConfig): Model {
   }
   if (!config.openai_api_key && !config.openai_base_url) {
     throw new ConfigError(
-      `BOND_MODEL=${config.model} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server that takes no key)`,
+      `model ${config.model} needs an API key: set OPENAI_API_KEY (or --openai-api-key), or OPENAI_BASE_URL (--openai-base-url) for a compatible server that takes no key`,
     );
   }
   return new OpenAIModel({
