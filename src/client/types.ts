@@ -38,9 +38,11 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
  * - "subprotocol" (default): `Sec-WebSocket-Protocol: bearer, <key>` — the key must be a valid
  *   header token (letters, digits, `-._~!#$&'*+^`|` etc.; no spaces, `/`, `=` or `,`);
  * - "query": `?token=<key>` on the URL (ends up in access logs: prefer the subprotocol);
+ * - "header": `Authorization: Bearer <key>` on the upgrade request — NOT in browsers; works with
+ *   Bun's and Node 22+'s WebSocket, which take `new WebSocket(url, { headers, protocols })`;
  * - "none": send no key (e.g. a cookie or a proxy authenticates).
  */
-export type WebSocketAuth = "subprotocol" | "query" | "none";
+export type WebSocketAuth = "subprotocol" | "query" | "header" | "none";
 
 export interface ReconnectOptions {
   /** Reconnect attempts after a drop before giving up; the count resets whenever an event arrives. Default 5. */

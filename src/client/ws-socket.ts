@@ -9,6 +9,13 @@ export type SocketItem =
 
 const OPEN = 1;
 
+export interface SocketInit {
+  protocols?: string[];
+  headers?: Record<string, string>;
+}
+
+type HeaderWebSocketConstructor = new (url: string, init: { headers: Record<string, string>; protocols: string[] }) => WebSocketLike;
+
 export class WsSocket {
   private readonly frames: SocketItem[] = [];
   private waiter: ((item: SocketItem) => void) | null = null;
@@ -17,11 +24,16 @@ export class WsSocket {
   private constructor(private readonly ws: WebSocketLike) {}
 
   /** Opens a socket; rejects with a `connection_lost` BondError if it closes before opening. */
-  static open(Ctor: WebSocketConstructor, url: string, protocols: string[] | undefined, signal?: AbortSignal): Promise<WsSocket> {
+  static open(Ctor: WebSocketConstructor, url: string, target: SocketInit, signal?: AbortSignal): Promise<WsSocket> {
     return new Promise((resolve, reject) => {
       let ws: WebSocketLike;
       try {
-        ws = protocols ? new Ctor(url, protocols) : new Ctor(url);
+        if (target.headers) {
+          // Bun / Node 22+ only: the options form of the constructor (browsers have none).
+          ws = new (Ctor as unknown as HeaderWebSocketConstructor)(url, { headers: target.headers, protocols: target.protocols ?? [] });
+        } else {
+          ws = target.protocols ? new Ctor(url, target.protocols) : new Ctor(url);
+        }
       } catch (cause) {
         // e.g. a browser refusing an API key that is not a valid subprotocol token
         return reject(new BondError(`cannot open WebSocket: ${cause instanceof Error ? cause.message : String(cause)}`, { code: "protocol", cause }));

@@ -8,7 +8,7 @@ import { BondError, type BondErrorCode } from "./errors.ts";
 import { describe } from "./http.ts";
 import { CANCEL_SETTLE_MS, type RunHandle, type RunStart, type TransportContext, settleWithin } from "./run-handle.ts";
 import type { BondEvent, WebSocketConstructor } from "./types.ts";
-import { WsSocket } from "./ws-socket.ts";
+import { type SocketInit, WsSocket } from "./ws-socket.ts";
 
 const DEFAULT_BASE_DELAY_MS = 500;
 const REFUSAL_CODES: ReadonlySet<string> = new Set(["bad_request", "busy", "not_found", "nothing_to_cancel", "rate_limited", "unavailable"]);
@@ -24,7 +24,7 @@ export async function* wsEvents(
   if (!Ctor) {
     throw new BondError("this runtime has no WebSocket: pass one as the `WebSocket` option (e.g. from the ws package)", { code: "protocol" });
   }
-  const { url, protocols } = socketTarget(ctx);
+  const { url, init } = socketTarget(ctx);
   if (start.kind === "resume") handle.setSession(start.sessionId);
 
   let socket: WsSocket | null = null;
@@ -55,7 +55,7 @@ export async function* wsEvents(
       }
       let lastError: unknown;
       try {
-        socket = await WsSocket.open(Ctor, url, protocols, signal);
+        socket = await WsSocket.open(Ctor, url, init, signal);
         if (start.kind === "ask" && !promptSent) {
           const frame: Record<string, unknown> = { prompt: start.prompt };
           if (start.sessionId !== undefined) frame.session_id = start.sessionId;
@@ -149,11 +149,15 @@ async function drainUntilEnd(socket: WsSocket): Promise<void> {
   }
 }
 
-function socketTarget(ctx: TransportContext): { url: string; protocols: string[] | undefined } {
+function socketTarget(ctx: TransportContext): { url: string; init: SocketInit } {
   const url = ctx.http.route("ws");
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   const key = ctx.http.apiKey;
-  if (key && ctx.wsAuth === "query") url.searchParams.set("token", key);
-  const protocols = key && ctx.wsAuth === "subprotocol" ? ["bearer", key] : undefined;
-  return { url: url.href, protocols };
+  if (!key || ctx.wsAuth === "none") return { url: url.href, init: {} };
+  if (ctx.wsAuth === "query") {
+    url.searchParams.set("token", key);
+    return { url: url.href, init: {} };
+  }
+  if (ctx.wsAuth === "header") return { url: url.href, init: { headers: ctx.http.headers() } };
+  return { url: url.href, init: { protocols: ["bearer", key] } };
 }

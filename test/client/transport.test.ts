@@ -248,7 +248,12 @@ beforeAll(() => {
       if (parts[0] === "ws") {
         const protocols = req.headers.get("sec-websocket-protocol");
         seen.wsProtocols.push(protocols);
-        if (behaviour.apiKey && protocols !== `bearer, ${behaviour.apiKey}`) return json({ error: "Unauthorized" }, 401);
+        seen.auth.push(req.headers.get("authorization"));
+        seen.tokens.push(url.searchParams.get("token"));
+        const key = behaviour.apiKey;
+        if (key && protocols !== `bearer, ${key}` && !authorized(req) && url.searchParams.get("token") !== key) {
+          return json({ error: "Unauthorized" }, 401);
+        }
         const ok = srv.upgrade(req, { data: { protocols, dead: false }, headers: protocols ? { "sec-websocket-protocol": "bearer" } : {} });
         return ok ? undefined : json({ error: "upgrade failed" }, 400);
       }
@@ -522,9 +527,22 @@ describe("WebSocket transport", () => {
     expect(await collect(bond.resume(first.sessionId ?? "", { lastEventId: rest.at(-1)?.eventId }))).toEqual([]);
   });
 
-  test("the API key is offered as the subprotocol pair 'bearer, <key>'", async () => {
+  test("the API key is offered as the subprotocol pair 'bearer, <key>' by default", async () => {
     reset({ apiKey: "k-123" });
     expectWholeRun(await collect(client({ transport: "ws", apiKey: "k-123" }).ask("hi")));
     expect(seen.wsProtocols).toEqual(["bearer, k-123"]);
+    expect(seen.auth).toEqual([null]);
+  });
+
+  test("wsAuth 'header' and 'query'", async () => {
+    reset({ apiKey: "k-123" });
+    expectWholeRun(await collect(client({ transport: "ws", apiKey: "k-123", wsAuth: "header" }).ask("hi")));
+    expect(seen.auth).toEqual(["Bearer k-123"]);
+    expect(seen.wsProtocols).toEqual([null]);
+    reset({ apiKey: "k-123" });
+    expectWholeRun(await collect(client({ transport: "ws", apiKey: "k-123", wsAuth: "query" }).ask("hi")));
+    expect(seen.tokens).toEqual(["k-123"]);
+    const denied = await collect(client({ transport: "ws", apiKey: "k-123", wsAuth: "none", reconnect: { maxAttempts: 0 } }).ask("hi")).catch((e: unknown) => e);
+    expect((denied as BondError).code).toBe("connection_lost");
   });
 });
