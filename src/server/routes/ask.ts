@@ -46,7 +46,7 @@ export function askRoutes(runtime: BondRuntime) {
       if (!lookup.ok) return jsonError(400, BAD_SESSION_ID);
       if (lookup.session?.isRunning) return jsonError(409, "A run is already in progress in this session.");
       if (runtime.rateLimiter) {
-        const wait = runtime.rateLimiter.take(callerId(request, server, authOn));
+        const wait = runtime.rateLimiter.take(callerId(request, server?.requestIP(request)?.address, authOn));
         if (wait > 0) return jsonError(429, "Rate limit exceeded: too many runs started.", { "retry-after": String(wait) });
       }
       const session = lookup.session ?? runtime.sessions.create(body.session_id ?? undefined);

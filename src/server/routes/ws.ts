@@ -87,7 +87,7 @@ export function wsRoutes(runtime: BondRuntime) {
     open(ws) {
       const raw = ws.raw as Raw;
       const state: SocketState = {
-        caller: callerId(ws.data.request, ws.data.server, authOn),
+        caller: callerId(ws.data.request, raw.remoteAddress, authOn),
         lastSessionId: null,
         sub: null,
         stopBeat: runtime.heartbeat.add(() => raw.ping()),
