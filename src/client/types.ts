@@ -38,8 +38,8 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
  * - "subprotocol" (default): `Sec-WebSocket-Protocol: bearer, <key>` — the key must be a valid
  *   header token (letters, digits, `-._~!#$&'*+^`|` etc.; no spaces, `/`, `=` or `,`);
  * - "query": `?token=<key>` on the URL (ends up in access logs: prefer the subprotocol);
- * - "header": `Authorization: Bearer <key>` on the upgrade request — NOT in browsers; works with
- *   Bun's and Node 22+'s WebSocket, which take `new WebSocket(url, { headers, protocols })`;
+ * - "header": `Authorization: Bearer <key>` on the upgrade request — NOT in browsers; for runtimes
+ *   whose WebSocket takes `new WebSocket(url, { headers, protocols })`: Bun (tested), Deno, the `ws` package;
  * - "none": send no key (e.g. a cookie or a proxy authenticates).
  */
 export type WebSocketAuth = "subprotocol" | "query" | "header" | "none";
