@@ -30,13 +30,14 @@ export async function* wsEvents(
   let socket: WsSocket | null = null;
   // On abort: cancel through the open socket (the server answers with the run's end), else over HTTP.
   let cancelVia: "ws" | Promise<unknown> | null = null;
+  let releaseTimer: ReturnType<typeof setTimeout> | undefined;
   const cancelOnServer = (): void => {
     if (cancelVia) return;
     const open = socket;
     if (open?.send({ type: "cancel" })) {
       cancelVia = "ws";
       // If the caller never pulls again, still let go of the socket.
-      setTimeout(() => open.close(1000, "cancelled"), CANCEL_SETTLE_MS);
+      releaseTimer = setTimeout(() => open.close(1000, "cancelled"), CANCEL_SETTLE_MS);
     } else if (handle.sessionId) {
       cancelVia = ctx.http.request("POST", ctx.http.route("sessions", handle.sessionId, "cancel"));
       cancelVia.catch(() => undefined);
@@ -127,9 +128,9 @@ export async function* wsEvents(
     throw error;
   } finally {
     signal?.removeEventListener("abort", cancelOnServer);
+    if (releaseTimer !== undefined) clearTimeout(releaseTimer);
     socket?.close(1000, "");
   }
-
 }
 
 /** After a cancel frame: wait (bounded) until the server ends the run, so a later GET /sessions sees it. */
