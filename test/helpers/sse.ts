@@ -47,8 +47,11 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     const decoder = new TextDecoder();
     let buffer = "";
     try {
-      for await (const chunk of res.body!) {
-        buffer += decoder.decode(chunk, { stream: true });
+      const reader = res.body!.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
         let cut: number;
         while ((cut = buffer.indexOf("\n\n")) >= 0) {
           parseFrame(buffer.slice(0, cut), stream);
