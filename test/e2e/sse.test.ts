@@ -197,7 +197,7 @@ describe("streams that are silent, slow or abandoned", () => {
     const terminal = checkRunInvariants(fromSse(stream.events));
     expect(terminal.type).toBe("complete");
     expect(terminal.data.data).toBe("finished");
-  });
+  }, 20_000);
 
   test("heartbeat comments arrive while the stream is quiet", async () => {
     const model = new ScriptedModel(() => [{ pause: 1300 }, text("ok"), usage()]);
