@@ -5,7 +5,10 @@
  * It shows what Bun itself can do; every Bond figure is a ratio to it.
  *
  * Bench mode only: every run is one text block of N deltas, D ms apart
- * (BOND_DEMO_BENCH_TOKENS / BOND_DEMO_DELAY_MS). D=0 means no timer at all.
+ * (BOND_DEMO_BENCH_TOKENS / BOND_DEMO_DELAY_MS): delta k is due at
+ * start + (k+1)·D, like Bond's demo model (which also pauses before the first
+ * delta), but on a fixed schedule so drift never accumulates. D=0 means no
+ * timer at all.
  *
  *   bun bench/baseline-server.ts [--host 127.0.0.1] [--port 0]
  * prints `listening on http://HOST:PORT` when ready.
@@ -50,9 +53,9 @@ class BenchRun {
   get done(): boolean {
     return this.phase === 5;
   }
-  /** True when the next event is a text delta that must wait for its slot (k ≥ 1). */
+  /** True when the next event is a text delta, which waits for its slot. */
   get waitsForSlot(): boolean {
-    return this.phase === 1 && this.k > 0;
+    return this.phase === 1;
   }
   get nextDelta(): number {
     return this.k;
@@ -112,7 +115,7 @@ function sseFrame(run: BenchRun, ev: Ev): Uint8Array {
 function sseBody(run: BenchRun): ReadableStream<Uint8Array> {
   let ctl: ReadableStreamDefaultController<Uint8Array> | null = null;
   let timer: Timer | null = null;
-  let t0 = 0; // when delta 0 went out: delta k is due at t0 + k·D (no drift)
+  let t0 = 0; // when the run started: delta k is due at t0 + (k+1)·D (no drift)
   const finish = (c: ReadableStreamDefaultController<Uint8Array>) => {
     openStreams.delete(c);
     c.close();
@@ -121,6 +124,7 @@ function sseBody(run: BenchRun): ReadableStream<Uint8Array> {
     {
       start(c) {
         ctl = c;
+        t0 = performance.now();
         openStreams.add(c);
         c.enqueue(enc.encode("retry: 1000\n\n"));
       },
@@ -128,7 +132,7 @@ function sseBody(run: BenchRun): ReadableStream<Uint8Array> {
       pull(c): Promise<void> | void {
         while (!run.done && (c.desiredSize ?? 1) > 0) {
           if (run.waitsForSlot && D > 0) {
-            const due = t0 + run.nextDelta * D;
+            const due = t0 + (run.nextDelta + 1) * D;
             const wait = due - performance.now();
             if (wait > 0) {
               return new Promise<void>((resolve) => {
@@ -140,9 +144,7 @@ function sseBody(run: BenchRun): ReadableStream<Uint8Array> {
               });
             }
           }
-          const ev = run.next();
-          if (ev[0] === "text" && run.nextDelta === 1) t0 = performance.now();
-          c.enqueue(sseFrame(run, ev));
+          c.enqueue(sseFrame(run, run.next()));
         }
         if (run.done) finish(c);
       },
@@ -175,19 +177,17 @@ function wsShape(run: BenchRun, ev: Ev): Record<string, unknown> {
 
 function wsRun(ws: ServerWebSocket<WsData>, run: BenchRun): void {
   ws.data.busy = true;
-  let t0 = 0;
+  const t0 = performance.now();
   const step = (): void => {
     while (!run.done) {
       if (run.waitsForSlot && D > 0) {
-        const wait = t0 + run.nextDelta * D - performance.now();
+        const wait = t0 + (run.nextDelta + 1) * D - performance.now();
         if (wait > 0) {
           setTimeout(step, wait);
           return;
         }
       }
-      const ev = run.next();
-      if (ev[0] === "text" && run.nextDelta === 1) t0 = performance.now();
-      wsSend(ws, run, ev);
+      wsSend(ws, run, run.next());
     }
     ws.send('{"t":"done"}');
     ws.data.busy = false;

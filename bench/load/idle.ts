@@ -1,7 +1,7 @@
 /**
- * Idle streams: open `count` SSE streams whose runs sit between deltas far
+ * Idle streams: open `count` SSE streams whose runs wait for their deltas far
  * longer than the hold, keep them for `durationMs`, then count the streams
- * still open with a valid prefix. Server RSS per stream is the VmRSS growth
+ * still open with a valid prefix (a stream is open once its 200 arrived). Server RSS per stream is the VmRSS growth
  * over the opened streams; server CPU % is read over the hold.
  */
 import { ErrorTally } from "./check.ts";
@@ -22,7 +22,7 @@ export async function idle(spec: ScenarioSpec): Promise<ScenarioResult> {
   let opened = 0;
   const runs: Promise<SseRunResult>[] = [];
   const rampStart = performance.now();
-  // Ramp: at most RAMP_PARALLEL streams waiting for their first event at a time.
+  // Ramp: at most RAMP_PARALLEL asks + stream requests in flight at a time.
   for (let i = 0; i < spec.count && performance.now() - rampStart < RAMP_DEADLINE_MS; i++) {
     while (runs.length - opened >= RAMP_PARALLEL && performance.now() - rampStart < RAMP_DEADLINE_MS) await Bun.sleep(1);
     let done = false;
@@ -32,12 +32,12 @@ export async function idle(spec: ScenarioSpec): Promise<ScenarioResult> {
       prompt: "idle stream",
       timeoutMs,
       stop: stop.signal,
-      onFirstEvent: () => {
+      onOpen: () => {
         if (!done) opened++;
         done = true;
       },
     }).then((r) => {
-      // A run that failed before its first event frees its ramp slot too.
+      // A run that failed before its stream opened frees its ramp slot too.
       if (!done) opened++;
       done = true;
       return r;

@@ -31,7 +31,7 @@ export function plan(quick: boolean, o: Overrides = {}): Step[] {
       steps.push({ id: `${kind}-${clients}`, kind, n: 200, delayMs: 0, count: clients, durationMs: window, warmupMs: warmup, timeoutMs: 90_000 });
   steps.push({ id: "ttfe", kind: "ttfe", n: 1, delayMs: 0, count: quick ? 100 : 300, durationMs: 0, warmupMs: 0, timeoutMs: 180_000 });
   steps.push({ id: "fanout", kind: "fanout", n: 40, delayMs: 50, count: quick ? 200 : 500, durationMs: 0, warmupMs: 0, timeoutMs: 120_000 });
-  // Two deltas far apart: after the first the stream stays silent for the whole hold.
+  // Deltas 10 holds apart: the streams stay silent (heartbeats aside) for the whole hold.
   steps.push({ id: "idle", kind: "idle", n: 2, delayMs: hold * 10, count: o.idleStreams ?? (quick ? 1000 : 5000), durationMs: hold, warmupMs: 0, timeoutMs: hold + 240_000 });
   steps.push({ id: "coldstart", kind: "coldstart", n: 1, delayMs: 0, count: quick ? 5 : 10, durationMs: 0, warmupMs: 0, timeoutMs: 120_000 });
   return steps;

@@ -22,8 +22,8 @@ export interface SseRunOptions {
   textTimes?: number[];
   /** Ends the run early without counting it as an error (the run is then "held"). */
   stop?: AbortSignal;
-  /** Called once, when the first event (of any kind) arrives. */
-  onFirstEvent?: () => void;
+  /** Called once the stream's response (200) has arrived. */
+  onOpen?: () => void;
   /** How long the server may take to close the stream after the terminal event. */
   closeGraceMs?: number;
 }
@@ -47,10 +47,7 @@ class Sink implements SseSink {
     private readonly parser: SseParser,
   ) {}
   onEvent(id: string, event: string, data: string): void {
-    if (this.retrySeenFirst === null) {
-      this.retrySeenFirst = this.parser.retry !== null;
-      this.o.onFirstEvent?.();
-    }
+    if (this.retrySeenFirst === null) this.retrySeenFirst = this.parser.retry !== null;
     let content: string | undefined;
     if (event === "text") {
       const now = performance.now();
@@ -97,6 +94,7 @@ export async function sseRun(o: SseRunOptions): Promise<SseRunResult> {
       res.problem = `stream HTTP ${stream.status}`;
       return res;
     }
+    o.onOpen?.();
     const parser = new SseParser({ onEvent: (i, e, d) => sink?.onEvent(i, e, d) });
     sink = new Sink(checker, o, parser);
     const reader = stream.body.getReader();
@@ -121,8 +119,8 @@ export async function sseRun(o: SseRunOptions): Promise<SseRunResult> {
     res.problem = checker.end();
   } catch (e) {
     if (o.stop?.aborted && !timeout.aborted) {
-      // Stopped on purpose: it counts as held if it was open, valid and unfinished.
-      res.held = checker.problem === null && checker.terminal === null && sink?.retrySeenFirst != null;
+      // Stopped on purpose: it counts as held if it was open, valid so far and unfinished.
+      res.held = sink !== null && checker.problem === null && checker.terminal === null;
       res.problem = res.held ? null : (checker.problem ?? "not open when stopped");
     } else {
       res.problem = checker.problem ?? describe(e);
