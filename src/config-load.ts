@@ -155,6 +155,16 @@ const apiKeys = list("<keys>", "key", (s) => {
 
 const secretText = text("<key>", Number.MAX_SAFE_INTEGER, true);
 
+const boolean: Kind<boolean> = {
+  placeholder: "<true|false>",
+  parse(raw) {
+    const s = raw.trim().toLowerCase();
+    if (s === "true" || s === "1") return true;
+    if (s === "false" || s === "0") return false;
+    throw new Invalid("must be true, false, 1 or 0");
+  },
+};
+
 const positive = integer(1);
 
 const FIELDS: { readonly [K in keyof ServerConfig]: FieldSpec<ServerConfig[K]> } = {
@@ -170,6 +180,7 @@ const FIELDS: { readonly [K in keyof ServerConfig]: FieldSpec<ServerConfig[K]> }
     help: "runs a key (or IP) may start per minute, over HTTP and WS together",
   },
   heartbeat_seconds: { group: "Server", ...seconds(false), help: "SSE comment / WS ping interval" },
+  playground: { group: "Server", ...boolean, help: "serve the web playground at / (false for API-only deployments)" },
 
   model: { group: "Agent and model", ...model, help: 'which model answers: "demo", "openai:<model>" or "ollama:<model>"' },
   openai_api_key: {

@@ -29,6 +29,8 @@ export interface ServerConfig {
   model_first_token_timeout_seconds: number;
   /** openai: retries on 429 / 5xx before the first token. */
   model_max_retries: number;
+  /** Serve the web playground at `/`; off for API-only deployments. */
+  playground: boolean;
 }
 
 export const DEFAULT_INSTRUCTIONS =
@@ -60,6 +62,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   tool_timeout_seconds: 30,
   model_first_token_timeout_seconds: 60,
   model_max_retries: 3,
+  playground: true,
 });
 
 export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig {

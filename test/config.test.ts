@@ -53,6 +53,7 @@ const SAMPLES: Record<keyof ServerConfig, [raw: string, parsed: ServerConfig[key
   tool_timeout_seconds: ["2", 2],
   model_first_token_timeout_seconds: ["5", 5],
   model_max_retries: ["0", 0],
+  playground: ["0", false],
 };
 
 describe("loadConfig", () => {
@@ -93,6 +94,13 @@ describe("loadConfig", () => {
   test("a value may contain = and look like a negative number", () => {
     expect(config(["--instructions=a=b"]).instructions).toBe("a=b");
     expect(configError(["--demo-delay-ms", "-1"]).message).toBe('--demo-delay-ms: must be an integer between 0 and 2147483647, got "-1"');
+  });
+
+  test("playground takes true/false/1/0 in any case", () => {
+    for (const [raw, want] of [["true", true], ["FALSE", false], ["1", true], [" 0 ", false]] as const) {
+      expect(config([], { BOND_PLAYGROUND: raw }).playground).toBe(want);
+      expect(config(["--playground", raw]).playground).toBe(want);
+    }
   });
 
   test("last flag wins", () => {
@@ -136,6 +144,7 @@ describe("bad values", () => {
     ["demo_delay_ms", "0.5", "integer between 0"],
     ["agent_name", "x".repeat(101), "at most 100 characters"],
     ["instructions", " \n ", "empty"],
+    ["playground", "no", "true, false, 1 or 0"],
   ];
 
   for (const [key, raw, want] of cases) {
