@@ -179,6 +179,18 @@ const FIELDS: { readonly [K in keyof ServerConfig]: FieldSpec<ServerConfig[K]> }
     group: "Server", ...positive, defaultText: "unset (off)",
     help: "runs a key (or IP) may start per minute, over HTTP and WS together",
   },
+  max_concurrent_runs_per_caller: {
+    group: "Server", ...integer(0),
+    help: "runs a key (or IP) may have running at once, over HTTP and WS together (0 = no limit)",
+  },
+  trust_proxy: {
+    group: "Server", ...boolean,
+    help: "behind exactly one reverse proxy: take the client IP (for limits) from the right-most X-Forwarded-For entry",
+  },
+  stream_token_ttl_seconds: {
+    group: "Server", ...seconds(false),
+    help: "with API keys: lifetime of the session-scoped ?token= in the stream_url that /ask returns",
+  },
   heartbeat_seconds: { group: "Server", ...seconds(false), help: "SSE comment / WS ping interval" },
   playground: { group: "Server", ...boolean, help: "serve the web playground at / (false for API-only deployments)" },
 
@@ -222,6 +234,17 @@ const FIELDS: { readonly [K in keyof ServerConfig]: FieldSpec<ServerConfig[K]> }
   max_body_bytes: { group: "Limits", ...integer(1, Number.MAX_SAFE_INTEGER, "<bytes>"), help: "largest HTTP request body" },
   max_prompt_chars: { group: "Limits", ...positive, help: "longest prompt, in characters" },
   max_ws_frame_bytes: { group: "Limits", ...integer(1, Number.MAX_SAFE_INTEGER, "<bytes>"), help: "largest WebSocket frame" },
+  max_run_events: {
+    group: "Limits", ...integer(16), help: "most events one run may log; past it the run ends with an error event",
+  },
+  max_run_bytes: {
+    group: "Limits", ...integer(4096, Number.MAX_SAFE_INTEGER, "<bytes>"),
+    help: "about the most event payload bytes one run may log; past it the run ends with an error event",
+  },
+  ws_slow_client_grace_seconds: {
+    group: "Limits", ...seconds(false),
+    help: "a WebSocket whose unsent data stays over 1 MiB this long is closed with 1013 (it may resume)",
+  },
 
   demo_delay_ms: {
     group: "Demo model", ...integer(0, MAX_TIMER_MS, "<ms>"),

@@ -17,11 +17,23 @@ export interface ServerConfig {
   heartbeat_seconds: number;
   api_keys: string[];
   rate_limit_per_minute: number | null;
+  /** Runs one caller (key, or IP without auth) may have running at once; 0 = no limit. */
+  max_concurrent_runs_per_caller: number;
+  /** Take the client address from X-Forwarded-For (its right-most entry): only behind exactly one trusted proxy. */
+  trust_proxy: boolean;
+  /** Lifetime of the signed session-scoped `?token=` in the stream_url /ask returns (auth on). */
+  stream_token_ttl_seconds: number;
   demo_delay_ms: number;
   demo_bench_tokens: number | null;
   max_body_bytes: number;
   max_prompt_chars: number;
   max_ws_frame_bytes: number;
+  /** A run's event log holds at most this many events; past it the run ends with an `error`. */
+  max_run_events: number;
+  /** …and at most about this many bytes of event payload. */
+  max_run_bytes: number;
+  /** A WebSocket whose send buffer stays above its high-water mark this long is closed with 1013. */
+  ws_slow_client_grace_seconds: number;
   run_timeout_seconds: number;
   max_tool_rounds: number;
   tool_timeout_seconds: number;
@@ -52,11 +64,17 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   heartbeat_seconds: 15,
   api_keys: [],
   rate_limit_per_minute: null,
+  max_concurrent_runs_per_caller: 10,
+  trust_proxy: false,
+  stream_token_ttl_seconds: 3600,
   demo_delay_ms: 20,
   demo_bench_tokens: null,
   max_body_bytes: 1024 * 1024,
   max_prompt_chars: 100_000,
   max_ws_frame_bytes: 1024 * 1024,
+  max_run_events: 200_000,
+  max_run_bytes: 64 * 1024 * 1024,
+  ws_slow_client_grace_seconds: 10,
   run_timeout_seconds: 600,
   max_tool_rounds: 10,
   tool_timeout_seconds: 30,
