@@ -5,6 +5,7 @@
  */
 import pkg from "../package.json" with { type: "json" };
 import { DEFAULT_CONFIG, resolveConfig, type ServerConfig } from "./config.ts";
+import { LOG_LEVELS, isLogLevel, type LogLevel } from "./server/logging.ts";
 
 /** A bad flag or variable; the message is one line and never shows a secret. */
 export class ConfigError extends Error {
@@ -167,6 +168,15 @@ const boolean: Kind<boolean> = {
 
 const positive = integer(1);
 
+const logLevel: Kind<LogLevel> = {
+  placeholder: "<level>",
+  parse(raw) {
+    const s = raw.trim().toLowerCase();
+    if (!isLogLevel(s)) throw new Invalid(`must be one of ${LOG_LEVELS.join(", ")}`);
+    return s;
+  },
+};
+
 const FIELDS: { readonly [K in keyof ServerConfig]: FieldSpec<ServerConfig[K]> } = {
   host: { group: "Server", ...text("<host>", 255, true), help: "interface to listen on" },
   port: { group: "Server", ...integer(0, 65535, "<port>"), help: "port to listen on (0 = any free port)" },
@@ -192,6 +202,7 @@ const FIELDS: { readonly [K in keyof ServerConfig]: FieldSpec<ServerConfig[K]> }
     help: "with API keys: lifetime of the session-scoped ?token= in the stream_url that /ask returns",
   },
   heartbeat_seconds: { group: "Server", ...seconds(false), help: "SSE comment / WS ping interval" },
+  log_level: { group: "Server", ...logLevel, help: "JSON log lines on stdout at this level and above (silent: none)" },
   playground: { group: "Server", ...boolean, help: "serve the web playground at / (false for API-only deployments)" },
 
   model: { group: "Agent and model", ...model, help: 'which model answers: "demo", "openai:<model>" or "ollama:<model>"' },

@@ -1,5 +1,7 @@
 /** ServerConfig: every setting, its default (API.md §4–5). Parsing lives in config-load.ts. */
 
+import type { LogLevel } from "./server/logging.ts";
+
 export interface ServerConfig {
   host: string;
   port: number;
@@ -41,6 +43,8 @@ export interface ServerConfig {
   model_first_token_timeout_seconds: number;
   /** openai: retries on 429 / 5xx before the first token. */
   model_max_retries: number;
+  /** Structured stdout logs: "debug" | "info" | "warn" | "error" | "silent". */
+  log_level: LogLevel;
   /** Serve the web playground at `/`; off for API-only deployments. */
   playground: boolean;
 }
@@ -80,6 +84,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   tool_timeout_seconds: 30,
   model_first_token_timeout_seconds: 60,
   model_max_retries: 3,
+  log_level: "info",
   playground: true,
 });
 

@@ -59,6 +59,7 @@ const SAMPLES: Record<keyof ServerConfig, [raw: string, parsed: ServerConfig[key
   tool_timeout_seconds: ["2", 2],
   model_first_token_timeout_seconds: ["5", 5],
   model_max_retries: ["0", 0],
+  log_level: ["WARN", "warn"],
   playground: ["0", false],
 };
 
@@ -157,6 +158,7 @@ describe("bad values", () => {
     ["agent_name", "x".repeat(101), "at most 100 characters"],
     ["instructions", " \n ", "empty"],
     ["playground", "no", "true, false, 1 or 0"],
+    ["log_level", "verbose", "debug, info, warn, error, silent"],
   ];
 
   for (const [key, raw, want] of cases) {

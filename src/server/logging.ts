@@ -1,0 +1,67 @@
+/**
+ * Structured logs: one JSON object per line, `{"time", "level", "msg", ...fields}`.
+ * Callers pass only what is safe to log: never keys, prompts, Authorization
+ * headers or query strings (a stream URL may carry a token).
+ */
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogSink = (line: string) => void;
+export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+export function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+/** Writes to stdout; a line per call, so concurrent writers never interleave inside a line. */
+export const stdoutSink: LogSink = (line) => {
+  process.stdout.write(`${line}\n`);
+};
+
+export class Logger {
+  private readonly threshold: number;
+
+  constructor(
+    readonly level: LogLevel,
+    private readonly sink: LogSink = stdoutSink,
+  ) {
+    this.threshold = RANK[level];
+  }
+
+  /** Cheap check before building fields that cost something. */
+  enabled(level: Exclude<LogLevel, "silent">): boolean {
+    return RANK[level] >= this.threshold;
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    this.write("debug", msg, fields);
+  }
+
+  info(msg: string, fields?: LogFields): void {
+    this.write("info", msg, fields);
+  }
+
+  warn(msg: string, fields?: LogFields): void {
+    this.write("warn", msg, fields);
+  }
+
+  error(msg: string, fields?: LogFields): void {
+    this.write("error", msg, fields);
+  }
+
+  log(level: Exclude<LogLevel, "silent">, msg: string, fields?: LogFields): void {
+    this.write(level, msg, fields);
+  }
+
+  private write(level: Exclude<LogLevel, "silent">, msg: string, fields: LogFields | undefined): void {
+    if (RANK[level] < this.threshold) return;
+    const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
+    try {
+      this.sink(line);
+    } catch {
+      // A broken log sink (closed stdout) must never fail a request or a run.
+    }
+  }
+}
