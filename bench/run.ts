@@ -4,13 +4,14 @@
  * each with a load worker (pinned to core 1), and prints/writes the summary.
  *
  *   bun run bench [--runs 3] [--quick] [--only sse,ttfe] [--candidate bond|baseline] [--no-md]
- *                 [--hold <idle seconds>] [--idle-streams <n>]
+ *                 [--hold <idle seconds>] [--idle-streams <n>] [--bond-dir <path>]
  *
- * --candidate baseline compares the baseline with itself (harness development).
+ * --candidate baseline compares the baseline with itself (harness development);
+ * --bond-dir runs Bond from another checkout (to try an optimisation on a copy).
  */
 import { mkdirSync, statSync, readdirSync } from "node:fs";
 import { plan, select, type Step } from "./load/plan.ts";
-import { BUN, REPO, cores, runWorker, startServer } from "./load/procs.ts";
+import { BUN, REPO, cores, killSpawned, runWorker, startServer } from "./load/procs.ts";
 import { type Meta, type Role, type Sample, markdown, summarise } from "./load/report.ts";
 import type { ScenarioResult, ScenarioSpec } from "./load/types.ts";
 
@@ -31,7 +32,13 @@ if (steps.length === 0) {
   console.error(`--only ${option("only")}: no such scenario (sse, ws, sse-50, ttfe, fanout, idle, coldstart …)`);
   process.exit(2);
 }
+const bondDir = option("bond-dir") ?? REPO;
 const pin = cores();
+for (const sig of ["SIGINT", "SIGTERM"] as const)
+  process.on(sig, () => {
+    killSpawned();
+    process.exit(130);
+  });
 const notes: string[] = [];
 const log = (s: string) => console.error(`[bench] ${s}`);
 
@@ -46,7 +53,7 @@ function cleanEnv(extra: Record<string, string>): Record<string, string | undefi
 
 function serverArgv(role: Role): string[] {
   if (role === "candidate" && candidate === "bond") return [BUN, "run", "index.ts", "--host", "127.0.0.1", "--port", "0"];
-  return [BUN, "bench/baseline-server.ts", "--host", "127.0.0.1", "--port", "0"];
+  return [BUN, `${REPO}/bench/baseline-server.ts`, "--host", "127.0.0.1", "--port", "0"];
 }
 
 function serverEnv(step: Step): Record<string, string | undefined> {
@@ -74,11 +81,12 @@ function newestMtime(paths: string[]): number {
   return newest;
 }
 
-async function build(argv: string[], output: string, sources: string[]): Promise<string | null> {
-  const st = statSync(`${REPO}/${output}`, { throwIfNoEntry: false });
-  if (st && st.mtimeMs >= newestMtime(sources.map((s) => `${REPO}/${s}`))) return null;
-  log(`building ${output}: ${argv.join(" ")}`);
-  const p = Bun.spawn(argv, { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+/** Builds `output` when it is missing or older than its sources; returns why it failed, or null. */
+async function build(argv: string[], output: string, sources: string[], dir = REPO): Promise<string | null> {
+  const st = statSync(`${dir}/${output}`, { throwIfNoEntry: false });
+  if (st && st.mtimeMs >= newestMtime(sources.map((s) => `${dir}/${s}`))) return null;
+  log(`building ${dir}/${output}: ${argv.join(" ")}`);
+  const p = Bun.spawn(argv, { cwd: dir, stdout: "pipe", stderr: "pipe" });
   const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
   await p.exited;
   if (p.exitCode !== 0) return `build failed (exit ${p.exitCode}): ${(err || out).trim().split("\n").slice(-3).join(" / ")}`;
@@ -95,8 +103,8 @@ async function prepareColdStart(): Promise<void> {
   const baselineCmd = b ?? [`${REPO}/${BASELINE_BIN}`, "--host", "127.0.0.1"];
   let candidateCmd: string[] | string = baselineCmd;
   if (candidate === "bond") {
-    const c = await build([BUN, "run", "build"], "dist/bond", ["index.ts", "src", "package.json"]);
-    candidateCmd = c ?? [`${REPO}/dist/bond`, "--host", "127.0.0.1"];
+    const c = await build([BUN, "run", "build"], "dist/bond", ["index.ts", "src", "package.json"], bondDir);
+    candidateCmd = c ?? [`${bondDir}/dist/bond`, "--host", "127.0.0.1"];
   }
   coldCommands = { baseline: baselineCmd, candidate: candidateCmd };
   for (const [role, c] of Object.entries(coldCommands)) if (typeof c === "string") notes.push(`cold start of ${role} skipped: ${c}`);
@@ -121,7 +129,8 @@ async function measure(step: Step, role: Role): Promise<ScenarioResult> {
     return runWorker({ ...spec, command: cmd, serverCores: pin.server }, pin.client, step.timeoutMs);
   }
   const name = role === "candidate" ? candidate : "baseline";
-  const server = await startServer(name, serverArgv(role), serverEnv(step), pin.server);
+  const bond = role === "candidate" && candidate === "bond";
+  const server = await startServer(name, serverArgv(role), serverEnv(step), pin.server, bond ? bondDir : REPO);
   try {
     return await runWorker({ ...spec, base: server.base, serverPid: server.pid }, pin.client, step.timeoutMs);
   } finally {
@@ -163,7 +172,7 @@ for (let run = 1; run <= runs; run++) {
 }
 
 const cpu = (await Bun.file("/proc/cpuinfo").text().catch(() => "")).match(/model name\s*:\s*(.+)/)?.[1]?.trim() ?? "unknown CPU";
-const git = (args: string[]) => Bun.spawnSync(["git", ...args], { cwd: REPO }).stdout.toString().trim();
+const git = (args: string[]) => Bun.spawnSync(["git", ...args], { cwd: bondDir }).stdout.toString().trim();
 const dirty = git(["status", "--porcelain", "--", "index.ts", "src"]) ? " + uncommitted changes in index.ts/src" : "";
 const meta: Meta = {
   date: new Date().toISOString(),
@@ -173,7 +182,10 @@ const meta: Meta = {
   runs,
   quick,
   pinning: pin.server ? `server on core ${pin.server}, load generator on core ${pin.client} (taskset)` : "none",
-  candidate: candidate === "bond" ? "Bond (`bun run index.ts`, demo model in bench mode)" : "the baseline itself (harness check)",
+  candidate:
+    candidate === "bond"
+      ? `Bond (\`bun run index.ts\`${bondDir === REPO ? "" : ` in ${bondDir}`}, demo model in bench mode)`
+      : "the baseline itself (harness check)",
   notes,
 };
 const rows = summarise(steps, samples);

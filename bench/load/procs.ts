@@ -57,8 +57,28 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
-export async function startServer(name: string, argv: string[], env: Record<string, string | undefined>, cpuList: string): Promise<ServerHandle> {
-  const proc = Bun.spawn(wrap(argv, cpuList), { cwd: REPO, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+/** Every process spawned here and not yet reaped, so an interrupted run can stop exactly these. */
+const live = new Set<Subprocess>();
+
+function track<T extends Subprocess>(proc: T): T {
+  live.add(proc);
+  void proc.exited.then(() => live.delete(proc));
+  return proc;
+}
+
+/** Kills the processes this module spawned that are still running (by their own PIDs). */
+export function killSpawned(): void {
+  for (const p of live) p.kill("SIGKILL");
+}
+
+export async function startServer(
+  name: string,
+  argv: string[],
+  env: Record<string, string | undefined>,
+  cpuList: string,
+  cwd: string = REPO,
+): Promise<ServerHandle> {
+  const proc = track(Bun.spawn(wrap(argv, cpuList), { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
   const out = new Tail();
   const err = new Tail();
   let resolveUrl: (u: string) => void = () => {};
@@ -101,7 +121,7 @@ export async function runWorker(spec: ScenarioSpec, cpuList: string, timeoutMs: 
   const argv = [BUN, `${REPO}/bench/load/worker.ts`, JSON.stringify(spec)];
   // Bun's fetch caps concurrent requests (256 by default): lift it for 5 000 streams.
   const env = { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "65535" };
-  const proc = Bun.spawn(wrap(argv, cpuList), { cwd: REPO, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = track(Bun.spawn(wrap(argv, cpuList), { cwd: REPO, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
   const err = new Tail();
   const errDone = drain(proc.stderr, err);
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);

@@ -180,7 +180,15 @@ export function markdown(meta: Meta, steps: Step[], rows: Row[], samples: Sample
   if (kinds.length || meta.notes.length) L.push("## Errors and notes", "", ...meta.notes.map((n) => `- ${n}`), ...kinds, "");
   L.push("## Scenarios", "");
   for (const s of steps) L.push(`- **${s.id}**: ${describeStep(s)}`);
-  L.push("", "Every run is checked: ids `<run>:<seq>` with no gaps, exactly N `text` events, one terminal `complete` whose data equals the joined deltas, nothing after it, and the stream closed within 2 s of it. A run that fails any check counts as one error and is left out of the latency figures.", "");
+  L.push("", "Every run is checked: ids `<run>:<seq>` with no gaps, exactly N `text` events, one terminal `complete` whose data equals the joined deltas, nothing after it, and the stream closed within 2 s of it (SSE also: `retry:` before the first event; WS: a `session` frame before it and `done` after the terminal). A run that fails any check counts as one error and is left out of the latency figures.", "");
+  L.push("## Reading the figures", "");
+  L.push("- Each step starts a fresh server (pinned to one core) and a fresh load worker (pinned to the other), so no step inherits another's sessions or heap.");
+  L.push("- The machine is shared: absolute figures drift between runs, ratios much less. *Text events per server CPU-s* divides throughput by the server's own CPU time (from `/proc/<pid>/stat`), so it is neither capped by the load generator nor lowered by other processes stealing the core: when the load generator is saturated (see the notes), trust that row over events/s, whose ratio then flatters the slower server.");
+  L.push("- Fan-out lateness: each stream's ideal schedule is start + k·D, with the start fitted as early as its arrivals allow; both servers pause D before every delta, the first included.");
+  L.push("- Server RSS per stream is VmRSS after the hold minus VmRSS of the fresh server, divided by the streams held: it includes each stream's session and run, not only its socket.", "");
+  L.push("## Running it", "");
+  L.push("```", "bun run bench                      # full: 3 runs, about 10–15 min", "bun run bench --quick --runs 1     # smaller counts, 12 s idle hold: for development", "bun run bench --only sse,ttfe      # some scenarios (prefixes: sse, ws, sse-200, ttfe, fanout, idle, coldstart)", "bun run bench --candidate baseline # baseline against itself: checks the harness", "```", "");
+  L.push("Raw per-run JSON goes to `bench/results/<timestamp>.json` (git-ignored).", "");
   return L.join("\n");
 }
 
