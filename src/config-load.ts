@@ -190,7 +190,7 @@ const FIELDS: { readonly [K in keyof ServerConfig]: FieldSpec<ServerConfig[K]> }
     help: "runs a key (or IP) may start per minute, over HTTP and WS together",
   },
   max_concurrent_runs_per_caller: {
-    group: "Server", ...integer(0),
+    group: "Server", ...integer(0), defaultText: "0 (no limit)",
     help: "runs a key (or IP) may have running at once, over HTTP and WS together (0 = no limit)",
   },
   trust_proxy: {

@@ -68,7 +68,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   heartbeat_seconds: 15,
   api_keys: [],
   rate_limit_per_minute: null,
-  max_concurrent_runs_per_caller: 10,
+  max_concurrent_runs_per_caller: 0,
   trust_proxy: false,
   stream_token_ttl_seconds: 3600,
   demo_delay_ms: 20,

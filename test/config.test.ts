@@ -43,7 +43,7 @@ const SAMPLES: Record<keyof ServerConfig, [raw: string, parsed: ServerConfig[key
   heartbeat_seconds: ["0.25", 0.25],
   api_keys: ["k1, k2,,", ["k1", "k2"]],
   rate_limit_per_minute: ["60", 60],
-  max_concurrent_runs_per_caller: ["0", 0],
+  max_concurrent_runs_per_caller: ["10", 10],
   trust_proxy: ["TRUE", true],
   stream_token_ttl_seconds: ["30", 30],
   demo_delay_ms: ["0", 0],
