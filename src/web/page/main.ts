@@ -1,0 +1,111 @@
+/** The playground page's entry: wires the form, the settings and the Chat together. */
+import { BondClient, type Transport } from "../../client/index.ts";
+import { Chat } from "./chat.ts";
+import { byId } from "./dom.ts";
+import { loadApiKey, loadTransport, saveApiKey, saveTransport } from "./store.ts";
+
+// The API lives where the page does (a path prefix such as /bond/ is kept).
+const baseUrl = new URL(".", document.baseURI).href;
+
+const form = byId("composer", HTMLFormElement);
+const prompt = byId("prompt", HTMLTextAreaElement);
+const send = byId("send", HTMLButtonElement);
+const stop = byId("stop", HTMLButtonElement);
+const newChat = byId("new-chat", HTMLButtonElement);
+const keyRow = byId("api-key-row", HTMLDivElement);
+const keyInput = byId("api-key", HTMLInputElement);
+const status = byId("status", HTMLParagraphElement);
+const serverInfo = byId("server-info", HTMLParagraphElement);
+const transportInputs = Array.from(document.querySelectorAll<HTMLInputElement>('input[name="transport"]'));
+
+function currentTransport(): Transport {
+  return transportInputs.find((i) => i.checked)?.value === "ws" ? "ws" : "sse";
+}
+
+function client(): BondClient {
+  const apiKey = keyInput.value.trim();
+  return new BondClient({ baseUrl, apiKey: apiKey === "" ? undefined : apiKey, transport: currentTransport() });
+}
+
+function showKeyField(focus: boolean): void {
+  keyRow.hidden = false;
+  if (focus) keyInput.focus();
+}
+
+const chat = new Chat(byId("log", HTMLElement), byId("empty", HTMLParagraphElement), {
+  client,
+  busy(busy) {
+    send.disabled = busy;
+    stop.disabled = !busy;
+    // A disabled button drops focus to <body>: hand it back to the message box.
+    if (!busy && document.activeElement === stop) prompt.focus();
+  },
+  announce(message) {
+    status.textContent = message;
+  },
+  needKey() {
+    showKeyField(true);
+  },
+});
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = prompt.value.trim();
+  if (text === "" || chat.running) return;
+  prompt.value = "";
+  chat.send(text);
+});
+
+prompt.addEventListener("keydown", (event) => {
+  // Enter sends, Shift+Enter is a new line; an IME composing text keeps its Enter.
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && chat.running) {
+    event.preventDefault();
+    chat.stop();
+  }
+});
+
+stop.addEventListener("click", () => chat.stop());
+
+newChat.addEventListener("click", () => {
+  chat.reset();
+  prompt.focus();
+});
+
+const savedTransport = loadTransport();
+for (const input of transportInputs) {
+  input.checked = input.value === savedTransport;
+  input.addEventListener("change", () => saveTransport(currentTransport()));
+}
+
+keyInput.value = loadApiKey();
+keyInput.addEventListener("input", () => saveApiKey(keyInput.value.trim()));
+if (keyInput.value !== "") showKeyField(false);
+
+// Keep the reload state current when the tab is hidden or the page goes away.
+addEventListener("pagehide", () => chat.saveNow());
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") chat.saveNow();
+});
+
+async function describeServer(): Promise<void> {
+  try {
+    const health = await client().health();
+    const model = typeof health.model === "string" ? ` · model ${health.model}` : "";
+    const version = typeof health.version === "string" ? ` · v${health.version}` : "";
+    serverInfo.textContent = `Agent ${health.agent_name}${model}${version}`;
+    if (health.auth === true) showKeyField(false);
+  } catch {
+    serverInfo.textContent = "The server did not answer /health.";
+  }
+}
+
+void describeServer();
+chat.restore();
+document.documentElement.dataset.ready = "true";
