@@ -11,6 +11,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { streamRoutes } from "./routes/stream.ts";
 import { wsRoutes } from "./routes/ws.ts";
+import { Playground } from "./routes/playground.ts";
 
 export interface BondServerOptions {
   store?: SessionStore;
@@ -30,6 +31,9 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
   const runtime = new BondRuntime(cfg, agent, options.store ?? new MemorySessionStore());
   const keys = new ApiKeys(cfg.api_keys);
   const anyOrigin = cfg.cors_origins.includes("*");
+  // The playground page and its files are public too: they hold no secrets (exact paths only).
+  const playground = cfg.playground ? new Playground() : null;
+  const isPublic = (path: string): boolean => PUBLIC_PATHS.has(path) || (playground?.publicPaths.has(path) ?? false);
 
   const app = new Elysia({
     // Bun's own 413 has an empty body: let bodies a little over our limit through, to answer them in JSON.
@@ -64,7 +68,7 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
       if (declared > cfg.max_body_bytes) {
         return jsonError(413, `Request body is larger than the limit of ${cfg.max_body_bytes} bytes.`);
       }
-      if (keys.enabled && request.method !== "OPTIONS" && !PUBLIC_PATHS.has(new URL(request.url).pathname)) {
+      if (keys.enabled && request.method !== "OPTIONS" && !isPublic(new URL(request.url).pathname)) {
         if (!keys.match(bearerKey(request))) {
           return jsonError(401, "Missing or invalid API key.", { "www-authenticate": 'Bearer realm="bond"' });
         }
@@ -91,6 +95,8 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
     .use(streamRoutes(runtime))
     .use(sessionRoutes(runtime))
     .use(wsRoutes(runtime));
+
+  if (playground) app.use(playground.routes());
 
   return Object.assign(app, { bond: runtime });
 }

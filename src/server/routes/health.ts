@@ -12,6 +12,8 @@ export function healthRoutes(runtime: BondRuntime) {
       version: pkg.version,
       sessions: runtime.sessions.size,
       running_runs: runtime.sessions.runningRuns.size,
+      // Public, so a page (the playground) can tell whether to ask for an API key.
+      auth: runtime.config.api_keys.length > 0,
     }),
   );
 }

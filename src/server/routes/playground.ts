@@ -1,0 +1,74 @@
+/**
+ * The web playground: the page at `/` and its files under `/playground/<version>/` (see
+ * src/web/assets.ts). Public — the page holds no secrets; the API key is typed into it.
+ * Off with `playground: false` (BOND_PLAYGROUND / --playground), and then `/` is the API's JSON 404.
+ */
+import { Elysia } from "elysia";
+import { ASSET_PATHS, buildAssets, type Asset, type PlaygroundAssets } from "../../web/assets.ts";
+
+/** Scripts, styles and connections (fetch, EventSource, WebSocket) only from this origin; no inline code. */
+export const PLAYGROUND_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+// The CORS plugin sends `Vary: *` with `origin: "*"`, which makes browsers skip their cache; these
+// files differ at most by the CORS headers, which depend on Origin alone.
+const VARY = "Origin";
+
+const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  vary: VARY,
+  // Revalidate every time (a 304 is cheap): the page names the current asset version.
+  "cache-control": "no-cache",
+  "content-security-policy": PLAYGROUND_CSP,
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "cross-origin-opener-policy": "same-origin",
+};
+
+const ASSET_HEADERS: Readonly<Record<string, string>> = {
+  vary: VARY,
+  // The URL carries a hash of every source, so a file at a given URL never changes.
+  "cache-control": "public, max-age=31536000, immutable",
+};
+
+/** `If-None-Match` lists ETags (maybe weak, maybe `*`); any match means the client's copy is current. */
+function notModified(request: Request, etag: string): boolean {
+  const header = request.headers.get("if-none-match");
+  if (!header) return false;
+  return header.split(",").some((tag) => {
+    const t = tag.trim();
+    return t === "*" || t.replace(/^W\//, "") === etag;
+  });
+}
+
+function serve(asset: Asset, request: Request, headers: Readonly<Record<string, string>>): Response {
+  if (notModified(request, asset.etag)) return new Response(null, { status: 304, headers: { etag: asset.etag, ...headers } });
+  return new Response(asset.body, { headers: { "content-type": asset.contentType, etag: asset.etag, ...headers } });
+}
+
+export class Playground {
+  /** Exact paths the playground answers, all public (never a prefix: TRAPS #18). */
+  readonly publicPaths: ReadonlySet<string> = new Set(["/", ...ASSET_PATHS]);
+  private built: PlaygroundAssets | null = null;
+
+  /** Transpiled on first request, not at start-up: the server starts as fast without it. */
+  private get assets(): PlaygroundAssets {
+    this.built ??= buildAssets();
+    return this.built;
+  }
+
+  routes() {
+    const app = new Elysia({ name: "bond-playground" }).get("/", ({ request }) => serve(this.assets.page, request, PAGE_HEADERS));
+    for (const path of ASSET_PATHS) {
+      app.get(path, ({ request }) => serve(this.assets.files.get(path)!, request, ASSET_HEADERS));
+    }
+    return app;
+  }
+}
