@@ -4,10 +4,11 @@
  * each with a load worker (pinned to core 1), and prints/writes the summary.
  *
  *   bun run bench [--runs 3] [--quick] [--only sse,ttfe] [--candidate bond|baseline] [--no-md]
- *                 [--hold <idle seconds>] [--idle-streams <n>] [--bond-dir <path>]
+ *                 [--hold <idle seconds>] [--idle-streams <n>] [--bond-dir <path>] [--profile]
  *
  * --candidate baseline compares the baseline with itself (harness development);
- * --bond-dir runs Bond from another checkout (to try an optimisation on a copy).
+ * --bond-dir runs Bond from another checkout (to try an optimisation on a copy);
+ * --profile writes each server's CPU profile (markdown) to bench/results/profiles/.
  */
 import { mkdirSync, statSync, readdirSync } from "node:fs";
 import { plan, select, type Step } from "./load/plan.ts";
@@ -51,9 +52,12 @@ function cleanEnv(extra: Record<string, string>): Record<string, string | undefi
   return { ...env, ...extra };
 }
 
-function serverArgv(role: Role): string[] {
-  if (role === "candidate" && candidate === "bond") return [BUN, "run", "index.ts", "--host", "127.0.0.1", "--port", "0"];
-  return [BUN, `${REPO}/bench/baseline-server.ts`, "--host", "127.0.0.1", "--port", "0"];
+const PROFILE_DIR = `${REPO}/bench/results/profiles`;
+
+function serverArgv(role: Role, profileName: string | null): string[] {
+  const prof = profileName ? ["--cpu-prof-md", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profileName}`] : [];
+  if (role === "candidate" && candidate === "bond") return [BUN, ...prof, "run", "index.ts", "--host", "127.0.0.1", "--port", "0"];
+  return [BUN, ...prof, `${REPO}/bench/baseline-server.ts`, "--host", "127.0.0.1", "--port", "0"];
 }
 
 function serverEnv(step: Step): Record<string, string | undefined> {
@@ -112,7 +116,7 @@ async function prepareColdStart(): Promise<void> {
 
 // ---------- one measurement ----------
 
-async function measure(step: Step, role: Role): Promise<ScenarioResult> {
+async function measure(step: Step, role: Role, run: number): Promise<ScenarioResult> {
   const spec: ScenarioSpec = {
     kind: step.kind,
     base: "",
@@ -130,7 +134,9 @@ async function measure(step: Step, role: Role): Promise<ScenarioResult> {
   }
   const name = role === "candidate" ? candidate : "baseline";
   const bond = role === "candidate" && candidate === "bond";
-  const server = await startServer(name, serverArgv(role), serverEnv(step), pin.server, bond ? bondDir : REPO);
+  const profileName = flag("profile") ? `${step.id}-${name}${role === "candidate" && candidate === "baseline" ? "2" : ""}-run${run}.md` : null;
+  if (profileName) mkdirSync(PROFILE_DIR, { recursive: true });
+  const server = await startServer(name, serverArgv(role, profileName), serverEnv(step), pin.server, bond ? bondDir : REPO);
   try {
     return await runWorker({ ...spec, base: server.base, serverPid: server.pid }, pin.client, step.timeoutMs);
   } finally {
@@ -159,7 +165,7 @@ for (let run = 1; run <= runs; run++) {
     for (const role of order) {
       const label = `run ${run}/${runs} ${step.id} ${role === "candidate" ? candidate : "baseline"}${role === "candidate" && candidate === "baseline" ? " (as candidate)" : ""}`;
       try {
-        const result = await measure(step, role);
+        const result = await measure(step, role, run);
         samples.push({ run, step: step.id, role, result });
         log(`${label}: ${brief(result)}`);
       } catch (e) {
