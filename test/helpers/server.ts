@@ -29,7 +29,8 @@ export function startServer(config: Partial<ServerConfig> = {}, options: TestSer
     maxToolRounds: config.max_tool_rounds,
     toolTimeoutMs: config.tool_timeout_seconds !== undefined ? config.tool_timeout_seconds * 1000 : undefined,
   });
-  const app = createBondServer(agent, config, options);
+  // Quiet unless a test asks for logs (config.log_level, with options.logger to capture them).
+  const app = createBondServer(agent, { log_level: "silent", ...config }, options);
   app.listen({ hostname: "127.0.0.1", port: 0 });
   const port = app.server!.port;
   return {
