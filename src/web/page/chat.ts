@@ -216,7 +216,7 @@ export class Chat {
 
 function describe(err: unknown): string {
   if (err instanceof BondError) {
-    if (err.status === 401) return "This server needs an API key: enter it above, then send again.";
+    if (err.status === 401) return "The server wants a valid API key: enter it above, then send again.";
     const retry = err.retryAfterSeconds !== undefined ? ` Try again in ${err.retryAfterSeconds} s.` : "";
     return `${err.message}${retry}`;
   }

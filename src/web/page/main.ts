@@ -1,5 +1,5 @@
 /** The playground page's entry: wires the form, the settings and the Chat together. */
-import { BondClient, type Transport } from "../../client/index.ts";
+import { BondClient, BondError, type Transport } from "../../client/index.ts";
 import { Chat } from "./chat.ts";
 import { byId } from "./dom.ts";
 import { loadApiKey, loadTransport, saveApiKey, saveTransport } from "./store.ts";
@@ -44,16 +44,56 @@ const chat = new Chat(byId("log", HTMLElement), byId("empty", HTMLParagraphEleme
     status.textContent = message;
   },
   needKey() {
+    authOn = true;
+    acceptedKey = null;
     showKeyField(true);
   },
 });
 
+/** From /health: whether the server wants an API key. */
+let authOn = false;
+/** The last key the server accepted, so it is checked once, not before every question. */
+let acceptedKey: string | null = null;
+
+/**
+ * With auth on, checks the key over HTTP before a run: a browser cannot see why a WebSocket
+ * upgrade was refused (it just sees the socket close), so a bad key would look like a dead network.
+ */
+async function keyReady(): Promise<boolean> {
+  if (!authOn) return true;
+  const key = keyInput.value.trim();
+  const refuse = (message: string): false => {
+    status.textContent = message;
+    showKeyField(true);
+    return false;
+  };
+  if (key === "") return refuse("This server needs an API key: enter it above, then send again.");
+  if (key === acceptedKey) return true;
+  try {
+    await client().session("playground-key-check");
+  } catch (err) {
+    if (err instanceof BondError && err.status === 401) return refuse("The server did not accept this API key.");
+    // Anything else (404: no such session) means the key got through.
+  }
+  acceptedKey = key;
+  return true;
+}
+
+let submitting = false;
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   const text = prompt.value.trim();
-  if (text === "" || chat.running) return;
-  prompt.value = "";
-  chat.send(text);
+  if (text === "" || chat.running || submitting) return;
+  submitting = true;
+  void keyReady()
+    .then((ready) => {
+      if (!ready || chat.running) return;
+      prompt.value = "";
+      chat.send(text);
+    })
+    .finally(() => {
+      submitting = false;
+    });
 });
 
 prompt.addEventListener("keydown", (event) => {
@@ -100,7 +140,8 @@ async function describeServer(): Promise<void> {
     const model = typeof health.model === "string" ? ` · model ${health.model}` : "";
     const version = typeof health.version === "string" ? ` · v${health.version}` : "";
     serverInfo.textContent = `Agent ${health.agent_name}${model}${version}`;
-    if (health.auth === true) showKeyField(false);
+    authOn = health.auth === true;
+    if (authOn) showKeyField(false);
   } catch {
     serverInfo.textContent = "The server did not answer /health.";
   }
