@@ -12,15 +12,21 @@ import { sessionRoutes } from "./routes/sessions.ts";
 import { streamRoutes } from "./routes/stream.ts";
 import { wsRoutes } from "./routes/ws.ts";
 import { Playground } from "./routes/playground.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import type { LogSink } from "./logging.ts";
+import { DOCS_PATH, OPENAPI_PATH, openapiRoutes } from "./openapi.ts";
 
 export interface BondServerOptions {
   store?: SessionStore;
   /** Seconds an idle plain-HTTP connection is kept (Bun's idleTimeout, max 255). Streams are exempt. */
   idleTimeoutSeconds?: number;
+  /** Where JSON log lines go (one call per line, no newline); stdout by default. The level is `config.log_level`. */
+  logger?: LogSink;
 }
 
 /** Paths that never need a key (exact match: never trust prefixes, TRAPS #18). */
-const PUBLIC_PATHS = new Set(["/health"]);
+// The API description is public: it holds no secrets, and a browser docs page cannot send a key.
+const PUBLIC_PATHS = new Set(["/health", OPENAPI_PATH, DOCS_PATH]);
 
 /**
  * The Bond server as an Elysia app: `createBondServer(agent, config).listen(…)`.
@@ -28,7 +34,7 @@ const PUBLIC_PATHS = new Set(["/health"]);
  */
 export function createBondServer(agent: BondAgent, config: Partial<ServerConfig> = {}, options: BondServerOptions = {}) {
   const cfg = resolveConfig(config);
-  const runtime = new BondRuntime(cfg, agent, options.store ?? new MemorySessionStore());
+  const runtime = new BondRuntime(cfg, agent, options.store ?? new MemorySessionStore(), options.logger);
   const keys = new ApiKeys(cfg.api_keys);
   const anyOrigin = cfg.cors_origins.includes("*");
   // The playground page and its files are public too: they hold no secrets (exact paths only).
@@ -51,6 +57,8 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
       closeOnBackpressureLimit: true,
     },
   })
+    // First: every response, even an early 401, gets its X-Request-Id and a log line.
+    .use(runtime.http.plugin())
     .use(
       cors({
         // Explicit options: the plugin's defaults reflect any origin WITH credentials (TRAPS #12).
@@ -62,7 +70,7 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
         maxAge: 600,
       }),
     )
-    .onRequest(({ request, set }) => {
+    .onRequest(runtime.http.early(({ request, set }) => {
       set.headers["x-content-type-options"] = "nosniff";
       const declared = Number(request.headers.get("content-length") ?? 0);
       if (declared > cfg.max_body_bytes) {
@@ -73,8 +81,8 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
           return jsonError(401, "Missing or invalid API key.", { "www-authenticate": 'Bearer realm="bond"' });
         }
       }
-    })
-    .onError(({ code, error }) => {
+    }))
+    .onError(runtime.http.errors(({ code, error, request }) => {
       switch (code) {
         case "PARSE":
           return jsonError(400, "The request body is not valid JSON.");
@@ -86,15 +94,20 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
         case "NOT_FOUND":
           return jsonError(404, "Not found");
         default:
-          console.error("[bond] request failed:", error);
+          runtime.log.error("request_failed", {
+            request_id: runtime.http.requestId(request),
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          });
           return jsonError(500, "Internal server error");
       }
-    })
+    }))
     .use(healthRoutes(runtime))
     .use(askRoutes(runtime))
     .use(streamRoutes(runtime))
     .use(sessionRoutes(runtime))
-    .use(wsRoutes(runtime));
+    .use(wsRoutes(runtime))
+    .use(metricsRoutes(runtime.metrics))
+    .use(openapiRoutes(runtime));
 
   if (playground) app.use(playground.routes());
 

@@ -3,6 +3,11 @@ import type { ServerConfig } from "../config.ts";
 import { SessionManager } from "../sessions/manager.ts";
 import type { SessionStore } from "../sessions/store.ts";
 import { Heartbeat } from "./heartbeat.ts";
+import { HttpObserver } from "../observability/http.ts";
+import { sessionReporter } from "../observability/session-report.ts";
+import { Logger, type LogSink } from "./logging.ts";
+import { BondMetrics } from "./metrics.ts";
+import pkg from "../../package.json" with { type: "json" };
 import { RateLimiter } from "./rate-limit.ts";
 
 /** What every route shares: config, agent, sessions, the heartbeat, and the shutdown state. */
@@ -15,17 +20,34 @@ export class BondRuntime {
   readonly sockets = new Set<(code: number, reason: string) => void>();
   /** Open SSE streams (for /health and shutdown). */
   sseStreams = 0;
+  /** WebSocket subscriptions following a run (for /metrics). */
+  wsSubscribers = 0;
+  readonly log: Logger;
+  readonly metrics: BondMetrics;
+  /** Request ids, the request log and HTTP metrics. */
+  readonly http: HttpObserver;
 
   constructor(
     readonly config: ServerConfig,
     readonly agent: BondAgent,
     store: SessionStore,
+    logSink?: LogSink,
   ) {
+    this.log = new Logger(config.log_level, logSink);
+    this.metrics = new BondMetrics({ version: pkg.version, model: agent.model.name, agent: agent.name }, () => ({
+      sessions: this.sessions.size,
+      runningRuns: this.sessions.runningRuns.size,
+      sseSubscribers: this.sseStreams,
+      wsSubscribers: this.wsSubscribers,
+      wsConnections: this.sockets.size,
+    }));
+    this.http = new HttpObserver(this.metrics, this.log);
     this.sessions = new SessionManager(store, agent, {
       timeoutMs: config.session_timeout_seconds * 1000,
       maxSessions: config.max_concurrent_sessions,
       disconnectGraceMs: config.disconnect_grace_seconds * 1000,
       runTimeoutMs: config.run_timeout_seconds * 1000,
+      observer: sessionReporter(this.metrics, this.log),
     });
     this.heartbeat = new Heartbeat(config.heartbeat_seconds * 1000);
     this.rateLimiter = config.rate_limit_per_minute ? new RateLimiter(config.rate_limit_per_minute) : null;

@@ -28,6 +28,7 @@ export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number,
     forget?.();
     wake?.();
     runtime.sseStreams--;
+    runtime.metrics.eventsSent.inc(cursor - startCursor, ["sse"]); // once per subscriber, never per event
     run.unsubscribe();
     request.signal.removeEventListener("abort", cleanup);
   };

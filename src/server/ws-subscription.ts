@@ -14,6 +14,8 @@ export const DONE_FRAME = '{"t":"done"}';
 /** One WebSocket following one run's log from its own cursor. */
 export class WsSubscription {
   private stopped = false;
+  /** Where it started, so `sent` can count events without per-event work. */
+  private readonly startCursor: number;
   private forget: (() => void) | null = null;
   private readonly flushBound = (): void => {
     this.forget = null;
@@ -26,7 +28,13 @@ export class WsSubscription {
     private cursor: number,
     private readonly onEnd: (sub: WsSubscription) => void,
   ) {
+    this.startCursor = cursor;
     run.subscribe();
+  }
+
+  /** Events handed to the socket so far. */
+  get sent(): number {
+    return this.cursor - this.startCursor;
   }
 
   /** Sends what the log has past the cursor, as far as the socket takes it; called on growth and on drain. */

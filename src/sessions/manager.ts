@@ -2,6 +2,7 @@ import type { BondAgent } from "../agent/agent.ts";
 import { RunStop } from "../agent/abort.ts";
 import { Run } from "./run.ts";
 import { Session } from "./session.ts";
+import type { SessionObserver } from "./observer.ts";
 import type { SessionStore } from "./store.ts";
 import { pumpRun } from "./runner.ts";
 
@@ -10,6 +11,8 @@ export interface SessionManagerOptions {
   maxSessions: number;
   disconnectGraceMs: number;
   runTimeoutMs: number;
+  /** Told of session and run lifecycle (metrics, logs). */
+  observer?: SessionObserver;
 }
 
 export type StartResult = { ok: true; run: Run } | { ok: false; reason: "busy" };
@@ -44,6 +47,7 @@ export class SessionManager {
     if (!session) return undefined;
     if (this.isExpired(session, Date.now())) {
       this.store.delete(id);
+      this.options.observer?.sessionExpired(session);
       return undefined;
     }
     return session;
@@ -57,6 +61,7 @@ export class SessionManager {
     }
     const session = new Session(id);
     this.store.set(session);
+    this.options.observer?.sessionCreated(session);
     return session;
   }
 
@@ -66,6 +71,7 @@ export class SessionManager {
     session.latestRun = run;
     session.touch();
     this.running.add(run);
+    this.options.observer?.runStarted(session, run);
     const timeout = setTimeout(
       () => run.cancel(new RunStop(`The run exceeded its time limit of ${this.options.runTimeoutMs / 1000} s.`, "error")),
       this.options.runTimeoutMs,
@@ -74,6 +80,7 @@ export class SessionManager {
     void pumpRun(this.agent, session, run, prompt).finally(() => {
       clearTimeout(timeout);
       this.running.delete(run);
+      this.options.observer?.runFinished(session, run, Date.now() - run.startedAt);
       session.touch();
     });
     return { ok: true, run };
@@ -88,7 +95,9 @@ export class SessionManager {
     const session = this.store.get(id);
     if (!session) return false;
     session.latestRun?.cancel(new RunStop("session deleted"));
-    return this.store.delete(id);
+    const deleted = this.store.delete(id);
+    if (deleted) this.options.observer?.sessionDeleted(session);
+    return deleted;
   }
 
   sweep(now = Date.now()): number {
@@ -96,6 +105,7 @@ export class SessionManager {
     for (const session of this.store.values()) {
       if (this.isExpired(session, now)) {
         this.store.delete(session.id);
+        this.options.observer?.sessionExpired(session);
         removed++;
       }
     }

@@ -3,6 +3,7 @@ import { SESSION_ID_PATTERN, type Session } from "../../sessions/session.ts";
 import { callerId } from "../caller.ts";
 import { jsonError, jsonResponse } from "../http-error.ts";
 import type { BondRuntime } from "../runtime.ts";
+import { ROUTE_DOCS } from "../route-docs.ts";
 
 export const AskBody = t.Object(
   {
@@ -53,9 +54,10 @@ export function askRoutes(runtime: BondRuntime) {
       if (!session) {
         return jsonError(503, "The server has reached its limit of concurrent sessions.", { "retry-after": runtime.retryAfterSeconds });
       }
+      runtime.http.tagSession(request, session.id);
       runtime.sessions.start(session, prompt.prompt);
       return jsonResponse(200, { session_id: session.id, stream_url: `/stream/${encodeURIComponent(session.id)}` });
     },
-    { body: AskBody },
+    { body: AskBody, detail: ROUTE_DOCS.ask },
   );
 }

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { jsonResponse } from "../http-error.ts";
 import type { BondRuntime } from "../runtime.ts";
+import { ROUTE_DOCS } from "../route-docs.ts";
 import pkg from "../../../package.json" with { type: "json" };
 
 export function healthRoutes(runtime: BondRuntime) {
@@ -15,5 +16,6 @@ export function healthRoutes(runtime: BondRuntime) {
       // Public, so a page (the playground) can tell whether to ask for an API key.
       auth: runtime.config.api_keys.length > 0,
     }),
+    { detail: ROUTE_DOCS.health },
   );
 }

@@ -3,6 +3,7 @@ import { RunStop } from "../../agent/abort.ts";
 import { SESSION_ID_PATTERN, type Session } from "../../sessions/session.ts";
 import { jsonError, jsonResponse } from "../http-error.ts";
 import type { BondRuntime } from "../runtime.ts";
+import { ROUTE_DOCS } from "../route-docs.ts";
 import { SESSION_NOT_FOUND } from "./stream.ts";
 
 /** GET /sessions/{id}: the session's state, history and totals (API.md §2). */
@@ -32,7 +33,7 @@ export function sessionRoutes(runtime: BondRuntime) {
       if (!session) return jsonError(404, SESSION_NOT_FOUND);
       session.touch();
       return jsonResponse(200, describeSession(session, timeoutMs));
-    })
+    }, { detail: ROUTE_DOCS.getSession })
     .post("/sessions/:session_id/cancel", ({ params }) => {
       const session = find(params.session_id);
       if (!session) return jsonError(404, SESSION_NOT_FOUND);
@@ -41,9 +42,9 @@ export function sessionRoutes(runtime: BondRuntime) {
         return jsonError(409, "No run is in progress in this session.");
       }
       return jsonResponse(202, { session_id: session.id, status: "cancelling" });
-    })
+    }, { detail: ROUTE_DOCS.cancel })
     .delete("/sessions/:session_id", ({ params }) => {
       if (!find(params.session_id) || !runtime.sessions.delete(params.session_id)) return jsonError(404, SESSION_NOT_FOUND);
       return new Response(null, { status: 204 });
-    });
+    }, { detail: ROUTE_DOCS.deleteSession });
 }

@@ -3,6 +3,7 @@ import { SESSION_ID_PATTERN } from "../../sessions/session.ts";
 import { jsonError } from "../http-error.ts";
 import { resumePoint } from "../resume.ts";
 import type { BondRuntime } from "../runtime.ts";
+import { ROUTE_DOCS } from "../route-docs.ts";
 import { sseResponse } from "../sse.ts";
 
 export const SESSION_NOT_FOUND = "Session not found or expired";
@@ -21,5 +22,5 @@ export function streamRoutes(runtime: BondRuntime) {
     // A stream may stay silent for minutes (a slow tool): never let the idle timeout cut it (TRAPS #1).
     server?.timeout(request, 0);
     return sseResponse(runtime, point.run, point.cursor, request);
-  });
+  }, { detail: ROUTE_DOCS.stream });
 }

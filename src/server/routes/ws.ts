@@ -33,7 +33,10 @@ export function wsRoutes(runtime: BondRuntime) {
     raw.send(JSON.stringify({ t: "session", session_id: sessionId }));
     const sub = new WsSubscription(raw, run, cursor, (ended) => {
       if (state.sub === ended) state.sub = null;
+      runtime.wsSubscribers--;
+      runtime.metrics.eventsSent.inc(ended.sent, ["ws"]); // once per subscriber, never per event
     });
+    runtime.wsSubscribers++;
     state.sub = sub;
     sub.flush();
   };
