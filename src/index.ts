@@ -11,6 +11,7 @@ export { DemoModel } from "./agent/models/demo.ts";
 export { OpenAIModel } from "./agent/models/openai.ts";
 export { resolveModel } from "./agent/models/resolve.ts";
 export { DEFAULT_CONFIG, resolveConfig, type ServerConfig } from "./config.ts";
+export { LOG_LEVELS, type LogLevel, type LogSink } from "./server/logging.ts";
 export { loadConfig, ConfigError } from "./config-load.ts";
 export { RunStop } from "./agent/abort.ts";
 export type { SessionStore } from "./sessions/store.ts";
