@@ -121,6 +121,7 @@ async function measure(step: Step, role: Role, run: number): Promise<ScenarioRes
     kind: step.kind,
     base: "",
     serverPid: 0,
+    serverCore: pin.server ? Number(pin.server) : -1,
     n: step.n,
     delayMs: step.delayMs,
     count: step.count,
@@ -158,22 +159,41 @@ const started = performance.now();
 if (!pin.server) notes.push("taskset or a second core is missing: server and load generator share the CPU");
 if (steps.some((s) => s.kind === "coldstart")) await prepareColdStart();
 const samples: Sample[] = [];
+/** A throughput pair is measured again (once) when other processes took this much of the server's core. */
+const NOISY_PCT = 40;
+const noise = (r: ScenarioResult | null) => r?.metrics.others_on_server_core_pct ?? 0;
+
+async function measurePair(step: Step, run: number): Promise<Sample[]> {
+  // Alternate who goes first so a drifting machine does not favour one side.
+  const order: Role[] = run % 2 === 1 ? ["baseline", "candidate"] : ["candidate", "baseline"];
+  const out: Sample[] = [];
+  for (const role of order) {
+    const label = `run ${run}/${runs} ${step.id} ${role === "candidate" ? candidate : "baseline"}${role === "candidate" && candidate === "baseline" ? " (as candidate)" : ""}`;
+    try {
+      const result = await measure(step, role, run);
+      out.push({ run, step: step.id, role, result });
+      log(`${label}: ${brief(result)}`);
+    } catch (e) {
+      const failure = (e instanceof Error ? e.message : String(e)).trim();
+      out.push({ run, step: step.id, role, result: null, failure: failure.split("\n")[0] ?? failure });
+      log(`${label}: FAILED ${failure}`);
+    }
+  }
+  return out;
+}
+
 for (let run = 1; run <= runs; run++) {
   for (const step of steps) {
-    // Alternate who goes first so a drifting machine does not favour one side.
-    const order: Role[] = run % 2 === 1 ? ["baseline", "candidate"] : ["candidate", "baseline"];
-    for (const role of order) {
-      const label = `run ${run}/${runs} ${step.id} ${role === "candidate" ? candidate : "baseline"}${role === "candidate" && candidate === "baseline" ? " (as candidate)" : ""}`;
-      try {
-        const result = await measure(step, role, run);
-        samples.push({ run, step: step.id, role, result });
-        log(`${label}: ${brief(result)}`);
-      } catch (e) {
-        const failure = (e instanceof Error ? e.message : String(e)).trim();
-        samples.push({ run, step: step.id, role, result: null, failure: failure.split("\n")[0] ?? failure });
-        log(`${label}: FAILED ${failure}`);
-      }
+    let pair = await measurePair(step, run);
+    const worst = (p: Sample[]) => Math.max(...p.map((x) => noise(x.result)));
+    if ((step.kind === "sse" || step.kind === "ws") && worst(pair) >= NOISY_PCT) {
+      log(`run ${run} ${step.id}: other processes took ${worst(pair).toFixed(0)} % of the server's core; measuring the pair again`);
+      const again = await measurePair(step, run);
+      const kept = worst(again) < worst(pair) ? again : pair;
+      notes.push(`run ${run}, ${step.id}: measured twice (noisy neighbours: ${worst(pair).toFixed(0)} % then ${worst(again).toFixed(0)} % of the server's core); kept the quieter pair`);
+      pair = kept;
     }
+    samples.push(...pair);
   }
 }
 

@@ -42,3 +42,33 @@ export class CpuMeter {
     return wall > 0 ? ((cpu1 - this.cpu0) / wall) * 100 : Number.NaN;
   }
 }
+
+/** Busy and total ticks of one CPU core (`cpuN` line of /proc/stat), or NaNs when unreadable. */
+export async function coreTicks(core: number): Promise<{ busy: number; total: number }> {
+  try {
+    const stat = await Bun.file("/proc/stat").text();
+    const start = stat.indexOf(`\ncpu${core} `);
+    if (start < 0) return { busy: Number.NaN, total: Number.NaN };
+    const line = stat.slice(start + 1, stat.indexOf("\n", start + 1));
+    const f = line.split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal …: idle and iowait are the not-busy ones.
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+  } catch {
+    return { busy: Number.NaN, total: Number.NaN };
+  }
+}
+
+/** How busy one core was between start() and stop(), in % (100 = fully busy). */
+export class CoreMeter {
+  private t0 = { busy: 0, total: 0 };
+  constructor(private readonly core: number) {}
+  async start(): Promise<void> {
+    this.t0 = await coreTicks(this.core);
+  }
+  async stop(): Promise<number> {
+    const t1 = await coreTicks(this.core);
+    const total = t1.total - this.t0.total;
+    return total > 0 ? ((t1.busy - this.t0.busy) / total) * 100 : Number.NaN;
+  }
+}

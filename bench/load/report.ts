@@ -174,6 +174,8 @@ export function markdown(meta: Meta, steps: Step[], rows: Row[], samples: Sample
     if (x.failure) kinds.push(`- run ${x.run}, ${x.step}, ${x.role}: ${x.failure}`);
     if (x.result && x.result.errors > 0) kinds.push(`- run ${x.run}, ${x.step}, ${x.role}: ${x.result.errors} failed of ${x.result.runs}: ${JSON.stringify(x.result.errorKinds)}`);
     for (const n of x.result?.notes ?? []) kinds.push(`- run ${x.run}, ${x.step}, ${x.role}: ${n}`);
+    const others = x.result?.metrics.others_on_server_core_pct;
+    if (others !== undefined && others >= 15) kinds.push(`- run ${x.run}, ${x.step}, ${x.role}: other processes took ${others.toFixed(0)} % of the server's core during the window — noisy`);
     const ccpu = x.result?.metrics.client_cpu_pct;
     if (ccpu !== undefined && ccpu >= 90) kinds.push(`- run ${x.run}, ${x.step}, ${x.role}: load generator at ${ccpu.toFixed(0)} % CPU — this figure may be bound by the client`);
   }

@@ -5,7 +5,7 @@
  * ended inside it. Every run, in or out of the window, is checked.
  */
 import { ErrorTally } from "./check.ts";
-import { CpuMeter } from "./proc.ts";
+import { CoreMeter, CpuMeter } from "./proc.ts";
 import { type Counter, sseRun } from "./sse-client.ts";
 import { percentile } from "./stats.ts";
 import type { ScenarioResult, ScenarioSpec } from "./types.ts";
@@ -26,16 +26,18 @@ export async function throughput(spec: ScenarioSpec): Promise<ScenarioResult> {
   let textsAtEnd = 0;
   const server = new CpuMeter(spec.serverPid);
   const client = new CpuMeter("self");
+  const core = new CoreMeter(Math.max(0, spec.serverCore));
   let serverCpu = Number.NaN;
   let clientCpu = Number.NaN;
+  let coreBusy = Number.NaN;
   // Snapshots at the window edges, taken by timers (not by the clients).
   const edges = (async () => {
     await Bun.sleep(winStart - performance.now());
     textsAtStart = counter.texts;
-    await Promise.all([server.start(), client.start()]);
+    await Promise.all([server.start(), client.start(), core.start()]);
     await Bun.sleep(Math.max(0, winEnd - performance.now()));
     textsAtEnd = counter.texts;
-    [serverCpu, clientCpu] = await Promise.all([server.stop(), client.stop()]);
+    [serverCpu, clientCpu, coreBusy] = await Promise.all([server.stop(), client.stop(), core.stop()]);
   })();
 
   const record = (problem: string | null, askAt: number, endAt: number) => {
@@ -90,6 +92,8 @@ export async function throughput(spec: ScenarioSpec): Promise<ScenarioResult> {
       latency_p99_ms: percentile(latencies, 99),
       server_cpu_pct: serverCpu,
       client_cpu_pct: clientCpu,
+      // What other processes took of the server's core: a noisy-neighbour indicator.
+      others_on_server_core_pct: spec.serverCore >= 0 ? Math.max(0, coreBusy - serverCpu) : Number.NaN,
     },
     runs,
     errors: errors.count,

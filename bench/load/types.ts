@@ -8,6 +8,8 @@ export interface ScenarioSpec {
   base: string;
   /** PID of the server under test, for /proc readings (0 when not applicable). */
   serverPid: number;
+  /** The core the server is pinned to, or -1: other processes' load on it is reported. */
+  serverCore: number;
   /** Text deltas per run (BOND_DEMO_BENCH_TOKENS) and their spacing (BOND_DEMO_DELAY_MS). */
   n: number;
   delayMs: number;
