@@ -76,6 +76,8 @@ export class Chat {
   private turns: Turn[] = [];
   private active: ActiveRun | null = null;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Set when the page goes away: its streams are cut, and that must not be saved as a failure. */
+  private frozen = false;
 
   constructor(
     private readonly log: HTMLElement,
@@ -93,7 +95,10 @@ export class Chat {
     this.sessionId = saved.sessionId;
     for (const turn of saved.turns) this.addTurn(turn);
     const last = this.turns[this.turns.length - 1];
-    if (!last || last.status !== "streaming") return;
+    if (!last || last.status !== "streaming") {
+      void this.checkSession();
+      return;
+    }
     if (this.sessionId === null) {
       last.saved.failure = "The page was reloaded before the server accepted the question.";
       last.render();
@@ -163,11 +168,31 @@ export class Chat {
     if (old !== null) this.hooks.client().delete(old).catch(() => undefined); // best effort: it expires anyway
   }
 
-  /** Writes the reload state now (also called when the page is hidden or unloaded). */
+  /** Writes the reload state now (also called when the page is hidden). */
   saveNow(): void {
     if (this.saveTimer !== null) clearTimeout(this.saveTimer);
     this.saveTimer = null;
-    saveChat({ sessionId: this.sessionId, turns: this.turns.map((t) => t.saved) });
+    if (!this.frozen) saveChat({ sessionId: this.sessionId, turns: this.turns.map((t) => t.saved) });
+  }
+
+  /** The page is going away: save, then ignore the cut streams so the next load resumes them. */
+  freeze(): void {
+    this.saveNow();
+    this.frozen = true;
+  }
+
+  /** After a reload: if the server has forgotten the session (expired, restarted), say so and start a new one. */
+  private async checkSession(): Promise<void> {
+    const id = this.sessionId;
+    if (id === null) return;
+    try {
+      await this.hooks.client().session(id);
+    } catch (err) {
+      if (!(err instanceof BondError && err.status === 404) || this.sessionId !== id) return;
+      this.sessionId = null;
+      this.saveNow();
+      this.hooks.announce("The server no longer has this conversation: your next question starts a new one.");
+    }
   }
 
   private saveSoon(): void {
@@ -196,6 +221,7 @@ export class Chat {
       }
       if (turn.acc.state.status === "streaming") turn.saved.failure = "The stream ended before the answer did.";
     } catch (err) {
+      if (this.frozen) return;
       if (controller.signal.aborted) {
         turn.saved.stopped = true;
         turn.acc.markCancelled(STOPPED_REASON);
@@ -204,6 +230,7 @@ export class Chat {
         if (err instanceof BondError && err.status === 401) this.hooks.needKey();
       }
     }
+    if (this.frozen) return;
     turn.render();
     if (this.active?.turn !== turn) return; // a new conversation replaced this one meanwhile
     this.active = null;

@@ -129,7 +129,11 @@ keyInput.addEventListener("input", () => saveApiKey(keyInput.value.trim()));
 if (keyInput.value !== "") showKeyField(false);
 
 // Keep the reload state current when the tab is hidden or the page goes away.
-addEventListener("pagehide", () => chat.saveNow());
+addEventListener("pagehide", () => chat.freeze());
+// Back from the back/forward cache, the page's streams are gone: load afresh, which resumes them.
+addEventListener("pageshow", (event: PageTransitionEvent) => {
+  if (event.persisted) location.reload();
+});
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "hidden") chat.saveNow();
 });
