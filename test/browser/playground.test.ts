@@ -215,6 +215,20 @@ describe.skipIf(SKIP_BROWSER)("playground in Chromium", () => {
     await waitUntil(async () => (await getJson(`${fast.url}/sessions/${first}`)).status === 404, 5000, "the old session to go");
   }, 40_000);
 
+  test("after a reload, a conversation the server forgot is said to be gone; the next question starts a new one", async () => {
+    const { page } = await open(fast);
+    await ask(page, "What is 1+2?");
+    await waitForTurn(page, 1, "completed");
+    const first = await savedSessionId(page);
+    expect((await fetch(`${fast.url}/sessions/${first}`, { method: "DELETE" })).status).toBe(204);
+    await page.reload();
+    await waitUntil(async () => (await page.locator("#status").innerText()).includes("no longer has"), 5000, "the notice");
+    expect(await page.locator(".turn").count()).toBe(1); // what was said stays on screen
+    await ask(page, "What is 2+3?");
+    await waitForTurn(page, 2, "completed");
+    expect(await savedSessionId(page)).not.toBe(first);
+  }, 40_000);
+
   test("a phone screen: everything fits and stays usable", async () => {
     const { page, problems } = await open(fast, { width: 390, height: 844 });
     await ask(page, "What is 12*7?");
@@ -229,6 +243,8 @@ describe.skipIf(SKIP_BROWSER)("playground in Chromium", () => {
       expect(box!.height).toBeGreaterThanOrEqual(40); // touch-sized
     }
     console.log(`screenshot: ${await screenshot(page, "playground-phone.png")}`);
+    await page.emulateMedia({ colorScheme: "dark" });
+    console.log(`screenshot: ${await screenshot(page, "playground-phone-dark.png")}`);
     expect(problems).toEqual([]);
   }, 40_000);
 
