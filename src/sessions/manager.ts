@@ -1,7 +1,8 @@
 import type { BondAgent } from "../agent/agent.ts";
 import { RunStop } from "../agent/abort.ts";
 import { Run } from "./run.ts";
-import { Session } from "./session.ts";
+import type { RunLogLimits } from "./run-log.ts";
+import { Session, sessionKey } from "./session.ts";
 import type { SessionObserver } from "./observer.ts";
 import type { SessionStore } from "./store.ts";
 import { pumpRun } from "./runner.ts";
@@ -11,6 +12,8 @@ export interface SessionManagerOptions {
   maxSessions: number;
   disconnectGraceMs: number;
   runTimeoutMs: number;
+  /** Bounds of each run's event log (unbounded when absent). */
+  runLog?: RunLogLimits;
   /** Told of session and run lifecycle (metrics, logs). */
   observer?: SessionObserver;
 }
@@ -41,25 +44,29 @@ export class SessionManager {
     return this.running;
   }
 
-  /** A live session, or undefined when unknown or expired (an expired one is dropped now). */
-  get(id: string): Session | undefined {
-    const session = this.store.get(id);
+  /**
+   * A live session of `owner` (null: no auth), or undefined when unknown, expired (dropped now)
+   * or another owner's: each owner sees only its own sessions.
+   */
+  get(id: string, owner: string | null = null): Session | undefined {
+    const key = sessionKey(id, owner);
+    const session = this.store.get(key);
     if (!session) return undefined;
     if (this.isExpired(session, Date.now())) {
-      this.store.delete(id);
+      this.store.delete(key);
       this.options.observer?.sessionExpired(session);
       return undefined;
     }
     return session;
   }
 
-  /** A new session, or null when the live-session limit is reached. */
-  create(id: string = crypto.randomUUID()): Session | null {
+  /** A new session of `owner`, or null when the live-session limit is reached. */
+  create(id: string = crypto.randomUUID(), owner: string | null = null): Session | null {
     if (this.store.size >= this.options.maxSessions) {
       this.sweep();
       if (this.store.size >= this.options.maxSessions) return null;
     }
-    const session = new Session(id);
+    const session = new Session(id, owner);
     this.store.set(session);
     this.options.observer?.sessionCreated(session);
     return session;
@@ -67,7 +74,7 @@ export class SessionManager {
 
   start(session: Session, prompt: string): StartResult {
     if (session.isRunning) return { ok: false, reason: "busy" };
-    const run = new Run(++session.runCount, this.options.disconnectGraceMs);
+    const run = new Run(++session.runCount, this.options.disconnectGraceMs, this.options.runLog);
     session.latestRun = run;
     session.touch();
     this.running.add(run);
@@ -91,11 +98,12 @@ export class SessionManager {
     return session.latestRun?.cancel(reason) ?? false;
   }
 
-  delete(id: string): boolean {
-    const session = this.store.get(id);
+  delete(id: string, owner: string | null = null): boolean {
+    const key = sessionKey(id, owner);
+    const session = this.store.get(key);
     if (!session) return false;
     session.latestRun?.cancel(new RunStop("session deleted"));
-    const deleted = this.store.delete(id);
+    const deleted = this.store.delete(key);
     if (deleted) this.options.observer?.sessionDeleted(session);
     return deleted;
   }
@@ -104,7 +112,7 @@ export class SessionManager {
     let removed = 0;
     for (const session of this.store.values()) {
       if (this.isExpired(session, now)) {
-        this.store.delete(session.id);
+        this.store.delete(session.key);
         this.options.observer?.sessionExpired(session);
         removed++;
       }

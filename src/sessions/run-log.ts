@@ -8,6 +8,17 @@ export interface LoggedEvent {
   ws: string | null;
 }
 
+/** How much one run may log (API.md §4 bounds): events, and about this many payload bytes. */
+export interface RunLogLimits {
+  maxEvents: number;
+  maxBytes: number;
+}
+
+const UNLIMITED: RunLogLimits = { maxEvents: Number.POSITIVE_INFINITY, maxBytes: Number.POSITIVE_INFINITY };
+
+/** Slots kept for what ends a run after an overflow: the open block's end, `usage`, the terminal event. */
+const CLOSING_EVENTS = 3;
+
 /**
  * The ordered events of one run. Subscribers read it from their own cursor at
  * their own pace, which gives replay, resume and fan-out, and keeps a slow
@@ -17,8 +28,29 @@ export class RunLog {
   readonly events: LoggedEvent[] = [];
   private ended = false;
   private waiters: Array<() => void> = [];
+  private bytes = 0;
+  private blockOpen = false;
+  private over = false;
 
-  constructor(readonly run: number) {}
+  constructor(
+    readonly run: number,
+    private readonly limits: RunLogLimits = UNLIMITED,
+  ) {}
+
+  /** True once the log hit its limits: from then on it takes only what ends the run properly. */
+  get overflowed(): boolean {
+    return this.over;
+  }
+
+  /** Approximate payload bytes logged so far. */
+  get byteSize(): number {
+    return this.bytes;
+  }
+
+  /** The run's error message once the log overflowed. */
+  get overflowMessage(): string {
+    return `The run exceeded its event log limit (${this.limits.maxEvents} events or about ${this.limits.maxBytes} bytes).`;
+  }
 
   get length(): number {
     return this.events.length;
@@ -29,15 +61,36 @@ export class RunLog {
     return this.ended;
   }
 
-  append(event: AgentEvent): void {
-    if (this.ended) return; // exactly one terminal event, last
-    this.events.push({ id: `${this.run}:${this.events.length + 1}`, event, sse: null, ws: null });
+  /**
+   * Logs `event`; false when it was not logged: the log has ended (exactly one terminal event,
+   * last), or it is over its limits and the event is not one that closes the run.
+   */
+  append(event: AgentEvent): boolean {
+    if (this.ended) return false;
     if (isTerminal(event)) this.ended = true;
+    else {
+      const size = eventBytes(event);
+      if (!this.over && (this.events.length + CLOSING_EVENTS >= this.limits.maxEvents || this.bytes + size > this.limits.maxBytes)) {
+        this.over = true;
+      }
+      if (this.over && !this.closingEventFits(event)) return false;
+      this.bytes += size;
+      if (event.type === "block_start") this.blockOpen = true;
+      else if (event.type === "block_end") this.blockOpen = false;
+    }
+    this.events.push({ id: `${this.run}:${this.events.length + 1}`, event, sse: null, ws: null });
     const waiters = this.waiters;
     if (waiters.length > 0) {
       this.waiters = [];
       for (const wake of waiters) wake();
     }
+    return true;
+  }
+
+  /** After an overflow only the open block's end and `usage` get in, leaving the last slot to the terminal event. */
+  private closingEventFits(event: AgentEvent): boolean {
+    if (this.events.length >= this.limits.maxEvents - 1) return false;
+    return event.type === "usage" || (event.type === "block_end" && this.blockOpen);
   }
 
   /** Resolves when the log has an event at `cursor` or has ended (at once if so already). */
@@ -53,5 +106,23 @@ export class RunLog {
       const i = this.waiters.indexOf(wake);
       if (i >= 0) this.waiters.splice(i, 1);
     };
+  }
+}
+
+/** What an event costs the log, roughly: its strings plus a fixed overhead (cheap: no encoding). */
+function eventBytes(e: AgentEvent): number {
+  const OVERHEAD = 48;
+  switch (e.type) {
+    case "text":
+    case "thinking":
+      return OVERHEAD + e.content.length;
+    case "tool_delta":
+      return OVERHEAD + e.name.length + e.args.length;
+    case "tool_exec":
+      return OVERHEAD + e.id.length + e.name.length + (JSON.stringify(e.args)?.length ?? 4);
+    case "tool_result":
+      return OVERHEAD + e.id.length + e.name.length + e.result.length;
+    default:
+      return OVERHEAD * 2;
   }
 }

@@ -1,6 +1,6 @@
 import type { UsageTotals } from "../agent/events.ts";
 import { RunStop } from "../agent/abort.ts";
-import { RunLog } from "./run-log.ts";
+import { RunLog, type RunLogLimits } from "./run-log.ts";
 
 export type RunStatus = "running" | "completed" | "error" | "cancelled";
 
@@ -24,8 +24,9 @@ export class Run {
   constructor(
     readonly number: number,
     private readonly graceMs: number,
+    limits?: RunLogLimits,
   ) {
-    this.log = new RunLog(number);
+    this.log = new RunLog(number, limits);
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
   }
 

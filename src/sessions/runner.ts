@@ -1,4 +1,5 @@
 import type { BondAgent, RunOutcome } from "../agent/agent.ts";
+import { RunStop } from "../agent/abort.ts";
 import type { AgentEvent } from "../agent/events.ts";
 import type { Run, RunStatus } from "./run.ts";
 import type { Session } from "./session.ts";
@@ -26,7 +27,8 @@ export async function pumpRun(agent: BondAgent, session: Session, run: Run, prom
       const event: AgentEvent = step.value;
       const terminal = TERMINAL_STATUS[event.type];
       if (terminal) status = terminal;
-      run.log.append(event);
+      // Over its limits the log refuses events: stop the agent, which then ends the run with usage and an error.
+      if (!run.log.append(event) && run.log.overflowed) run.cancel(new RunStop(run.log.overflowMessage, "error"));
     }
   } catch (err) {
     console.error("[bond] agent loop failed:", err);

@@ -6,6 +6,14 @@ export type SessionStatus = "pending" | "streaming" | "completed" | "error" | "c
 
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * Where a session lives in its store: each owner (API key) has its own namespace, so
+ * another key can neither reach a session nor learn that it exists. Without auth: the id.
+ */
+export function sessionKey(id: string, owner: string | null): string {
+  return owner === null ? id : `${owner}/${id}`; // "/" never occurs in an id
+}
+
 /** A conversation: its history, its latest run, what it has spent. */
 export class Session {
   readonly createdAt = Date.now();
@@ -16,7 +24,16 @@ export class Session {
   latestRun: Run | null = null;
   readonly usage: UsageTotals = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, total_cost: 0 };
 
-  constructor(readonly id: string) {}
+  /** Its store key: see sessionKey. */
+  readonly key: string;
+
+  /** `owner`: the id of the API key that created it (null without auth). */
+  constructor(
+    readonly id: string,
+    readonly owner: string | null = null,
+  ) {
+    this.key = sessionKey(id, owner);
+  }
 
   get isRunning(): boolean {
     return this.latestRun?.isRunning ?? false;

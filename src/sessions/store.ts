@@ -1,10 +1,13 @@
 import type { Session } from "./session.ts";
 
-/** Where sessions live. In memory now; a distributed store can implement the same seam. */
+/**
+ * Where sessions live. In memory now; a distributed store can implement the same seam.
+ * Sessions are keyed by `session.key` (their id, prefixed with the owner's key id when auth is on).
+ */
 export interface SessionStore {
-  get(id: string): Session | undefined;
+  get(key: string): Session | undefined;
   set(session: Session): void;
-  delete(id: string): boolean;
+  delete(key: string): boolean;
   readonly size: number;
   values(): IterableIterator<Session>;
 }
@@ -12,16 +15,16 @@ export interface SessionStore {
 export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, Session>();
 
-  get(id: string): Session | undefined {
-    return this.sessions.get(id);
+  get(key: string): Session | undefined {
+    return this.sessions.get(key);
   }
 
   set(session: Session): void {
-    this.sessions.set(session.id, session);
+    this.sessions.set(session.key, session);
   }
 
-  delete(id: string): boolean {
-    return this.sessions.delete(id);
+  delete(key: string): boolean {
+    return this.sessions.delete(key);
   }
 
   get size(): number {
