@@ -3,8 +3,7 @@ import { cors } from "@elysiajs/cors";
 import type { BondAgent } from "../agent/agent.ts";
 import { resolveConfig, type ServerConfig } from "../config.ts";
 import { MemorySessionStore, type SessionStore } from "../sessions/store.ts";
-import { ApiKeys, bearerKey } from "./auth.ts";
-import { jsonError } from "./http-error.ts";
+import { jsonError, SECURITY_HEADERS, unauthorized } from "./http-error.ts";
 import { BondRuntime } from "./runtime.ts";
 import { askRoutes } from "./routes/ask.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -35,7 +34,6 @@ const PUBLIC_PATHS = new Set(["/health", OPENAPI_PATH, DOCS_PATH]);
 export function createBondServer(agent: BondAgent, config: Partial<ServerConfig> = {}, options: BondServerOptions = {}) {
   const cfg = resolveConfig(config);
   const runtime = new BondRuntime(cfg, agent, options.store ?? new MemorySessionStore(), options.logger);
-  const keys = new ApiKeys(cfg.api_keys);
   const anyOrigin = cfg.cors_origins.includes("*");
   // The playground page and its files are public too: they hold no secrets (exact paths only).
   const playground = cfg.playground ? new Playground() : null;
@@ -59,6 +57,8 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
   })
     // First: every response, even an early 401, gets its X-Request-Id and a log line.
     .use(runtime.http.plugin())
+    // Default headers of every response, CORS preflights (answered before any onRequest of ours) included.
+    .headers(SECURITY_HEADERS)
     .use(
       cors({
         // Explicit options: the plugin's defaults reflect any origin WITH credentials (TRAPS #12).
@@ -70,16 +70,14 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
         maxAge: 600,
       }),
     )
-    .onRequest(runtime.http.early(({ request, set }) => {
-      set.headers["x-content-type-options"] = "nosniff";
+    .onRequest(runtime.http.early(({ request, server }) => {
       const declared = Number(request.headers.get("content-length") ?? 0);
       if (declared > cfg.max_body_bytes) {
         return jsonError(413, `Request body is larger than the limit of ${cfg.max_body_bytes} bytes.`);
       }
-      if (keys.enabled && request.method !== "OPTIONS" && !isPublic(new URL(request.url).pathname)) {
-        if (!keys.match(bearerKey(request))) {
-          return jsonError(401, "Missing or invalid API key.", { "www-authenticate": 'Bearer realm="bond"' });
-        }
+      // Routes identify the caller again (defence in depth); this is the gate.
+      if (runtime.access.authOn && request.method !== "OPTIONS" && !isPublic(new URL(request.url).pathname)) {
+        if (!runtime.access.identify(request, server?.requestIP(request)?.address)) return unauthorized();
       }
     }))
     .onError(runtime.http.errors(({ code, error, request }) => {

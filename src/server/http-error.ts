@@ -12,3 +12,15 @@ export function jsonResponse(status: number, body: unknown, headers?: Record<str
     headers: { "content-type": "application/json; charset=utf-8", ...headers },
   });
 }
+
+/** On every response: no MIME sniffing, no referrer (stream URLs may carry a token), no framing. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
+
+/** 401: the message never says which part was wrong, and never echoes what was presented. */
+export function unauthorized(): Response {
+  return jsonError(401, "Missing or invalid API key.", { "www-authenticate": 'Bearer realm="bond"' });
+}

@@ -2,6 +2,7 @@ import type { BondAgent } from "../agent/agent.ts";
 import type { ServerConfig } from "../config.ts";
 import { SessionManager } from "../sessions/manager.ts";
 import type { SessionStore } from "../sessions/store.ts";
+import { Access } from "./access.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { HttpObserver } from "../observability/http.ts";
 import { sessionReporter } from "../observability/session-report.ts";
@@ -9,12 +10,17 @@ import { Logger, type LogSink } from "./logging.ts";
 import { BondMetrics } from "./metrics.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { RateLimiter } from "./rate-limit.ts";
+import { RunQuota } from "./run-quota.ts";
 
 /** What every route shares: config, agent, sessions, the heartbeat, and the shutdown state. */
 export class BondRuntime {
   readonly sessions: SessionManager;
   readonly heartbeat: Heartbeat;
   readonly rateLimiter: RateLimiter | null;
+  /** Auth (keys, stream tokens), client address, WS Origin check. */
+  readonly access: Access;
+  /** Concurrent running runs per caller. */
+  readonly runQuota: RunQuota;
   shuttingDown = false;
   /** Closers of open WebSockets, so shutdown can close them all. */
   readonly sockets = new Set<(code: number, reason: string) => void>();
@@ -47,8 +53,11 @@ export class BondRuntime {
       maxSessions: config.max_concurrent_sessions,
       disconnectGraceMs: config.disconnect_grace_seconds * 1000,
       runTimeoutMs: config.run_timeout_seconds * 1000,
+      runLog: { maxEvents: config.max_run_events, maxBytes: config.max_run_bytes },
       observer: sessionReporter(this.metrics, this.log),
     });
+    this.access = new Access(config);
+    this.runQuota = new RunQuota(config.max_concurrent_runs_per_caller);
     this.heartbeat = new Heartbeat(config.heartbeat_seconds * 1000);
     this.rateLimiter = config.rate_limit_per_minute ? new RateLimiter(config.rate_limit_per_minute) : null;
   }

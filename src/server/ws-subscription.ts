@@ -5,11 +5,14 @@ import { wsText } from "./encode.ts";
 export interface FrameSink {
   send(data: string): number;
   getBufferedAmount(): number;
+  close(code: number, reason: string): void;
 }
 
 /** Above this many unsent bytes a subscription pauses until the socket drains: memory per slow client stays bounded. */
-const HIGH_WATER_BYTES = 1 << 20;
+export const HIGH_WATER_BYTES = 1 << 20;
 export const DONE_FRAME = '{"t":"done"}';
+/** "Try again later" (RFC 6455): a client too slow to keep up; it may resume from its last event id. */
+export const WS_TOO_SLOW = 1013;
 
 /** One WebSocket following one run's log from its own cursor. */
 export class WsSubscription {
@@ -17,6 +20,9 @@ export class WsSubscription {
   /** Where it started, so `sent` can count events without per-event work. */
   private readonly startCursor: number;
   private forget: (() => void) | null = null;
+  /** When the buffer last went over the high-water mark without coming back under (0: it is under). */
+  private stalledSince = 0;
+  private stallTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly flushBound = (): void => {
     this.forget = null;
     this.flush();
@@ -27,6 +33,8 @@ export class WsSubscription {
     readonly run: Run,
     private cursor: number,
     private readonly onEnd: (sub: WsSubscription) => void,
+    /** How long the buffer may stay over the high-water mark before the socket is closed with 1013. */
+    private readonly stallGraceMs: number = Number.POSITIVE_INFINITY,
   ) {
     this.startCursor = cursor;
     run.subscribe();
@@ -43,7 +51,7 @@ export class WsSubscription {
     const log = this.run.log;
     const events = log.events;
     while (this.cursor < events.length) {
-      if (this.sink.getBufferedAmount() > HIGH_WATER_BYTES) return; // resumed by the socket's drain
+      if (!this.hasRoom()) return; // resumed by the socket's drain, or closed when the grace runs out
       const status = this.sink.send(wsText(events[this.cursor]!));
       if (status === 0) return this.stop(); // dropped: the socket is closing
       this.cursor++;
@@ -59,9 +67,41 @@ export class WsSubscription {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
     this.forget?.();
     this.forget = null;
     this.run.unsubscribe();
     this.onEnd(this);
+  }
+
+  private hasRoom(): boolean {
+    if (this.sink.getBufferedAmount() <= HIGH_WATER_BYTES) {
+      this.stalledSince = 0;
+      return true;
+    }
+    if (this.stalledSince === 0) {
+      this.stalledSince = Date.now();
+      this.armStallTimer(this.stallGraceMs);
+    }
+    return false;
+  }
+
+  private armStallTimer(ms: number): void {
+    if (this.stallTimer || !Number.isFinite(ms)) return;
+    this.stallTimer = setTimeout(() => this.checkStall(), ms);
+    this.stallTimer.unref?.();
+  }
+
+  /** A socket still over the mark a whole grace after it first went over is closed; the client can resume. */
+  private checkStall(): void {
+    this.stallTimer = null;
+    if (this.stopped || this.stalledSince === 0) return;
+    this.flush(); // it may have drained without a drain event reaching us
+    if (this.stopped || this.stalledSince === 0) return;
+    const left = this.stalledSince + this.stallGraceMs - Date.now();
+    if (left > 0) return this.armStallTimer(left);
+    this.sink.close(WS_TOO_SLOW, "client too slow; resume to continue");
+    this.stop();
   }
 }

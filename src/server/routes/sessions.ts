@@ -1,7 +1,8 @@
 import { Elysia } from "elysia";
+import type { Server } from "bun";
 import { RunStop } from "../../agent/abort.ts";
 import { SESSION_ID_PATTERN, type Session } from "../../sessions/session.ts";
-import { jsonError, jsonResponse } from "../http-error.ts";
+import { jsonError, jsonResponse, unauthorized } from "../http-error.ts";
 import type { BondRuntime } from "../runtime.ts";
 import { ROUTE_DOCS } from "../route-docs.ts";
 import { SESSION_NOT_FOUND } from "./stream.ts";
@@ -25,26 +26,34 @@ export function describeSession(session: Session, timeoutMs: number): Record<str
 
 export function sessionRoutes(runtime: BondRuntime) {
   const timeoutMs = runtime.config.session_timeout_seconds * 1000;
-  const find = (id: string): Session | undefined => (SESSION_ID_PATTERN.test(id) ? runtime.sessions.get(id) : undefined);
+  /** The caller's session, or a response refusing it: another key's session is "not found", as an unknown one. */
+  const find = (id: string, request: Request, server: Server<unknown> | null): Session | Response => {
+    const who = runtime.access.identify(request, server?.requestIP(request)?.address);
+    if (!who || who.scope !== null) return unauthorized(); // a stream token opens only the stream
+    const session = SESSION_ID_PATTERN.test(id) ? runtime.sessions.get(id, who.owner) : undefined;
+    return session ?? jsonError(404, SESSION_NOT_FOUND);
+  };
 
   return new Elysia({ name: "bond-sessions" })
-    .get("/sessions/:session_id", ({ params }) => {
-      const session = find(params.session_id);
-      if (!session) return jsonError(404, SESSION_NOT_FOUND);
+    .get("/sessions/:session_id", ({ params, request, server }) => {
+      const session = find(params.session_id, request, server);
+      if (session instanceof Response) return session;
       session.touch();
       return jsonResponse(200, describeSession(session, timeoutMs));
     }, { detail: ROUTE_DOCS.getSession })
-    .post("/sessions/:session_id/cancel", ({ params }) => {
-      const session = find(params.session_id);
-      if (!session) return jsonError(404, SESSION_NOT_FOUND);
+    .post("/sessions/:session_id/cancel", ({ params, request, server }) => {
+      const session = find(params.session_id, request, server);
+      if (session instanceof Response) return session;
       session.touch();
       if (!runtime.sessions.cancel(session, new RunStop("cancelled by client"))) {
         return jsonError(409, "No run is in progress in this session.");
       }
       return jsonResponse(202, { session_id: session.id, status: "cancelling" });
     }, { detail: ROUTE_DOCS.cancel })
-    .delete("/sessions/:session_id", ({ params }) => {
-      if (!find(params.session_id) || !runtime.sessions.delete(params.session_id)) return jsonError(404, SESSION_NOT_FOUND);
+    .delete("/sessions/:session_id", ({ params, request, server }) => {
+      const session = find(params.session_id, request, server);
+      if (session instanceof Response) return session;
+      runtime.sessions.delete(session.id, session.owner);
       return new Response(null, { status: 204 });
     }, { detail: ROUTE_DOCS.deleteSession });
 }

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import { SESSION_ID_PATTERN } from "../../sessions/session.ts";
-import { jsonError } from "../http-error.ts";
+import { jsonError, unauthorized } from "../http-error.ts";
 import { resumePoint } from "../resume.ts";
 import type { BondRuntime } from "../runtime.ts";
 import { ROUTE_DOCS } from "../route-docs.ts";
@@ -10,8 +10,12 @@ export const SESSION_NOT_FOUND = "Session not found or expired";
 
 export function streamRoutes(runtime: BondRuntime) {
   return new Elysia({ name: "bond-stream" }).get("/stream/:session_id", ({ params, request, server, query }) => {
+    const who = runtime.access.identify(request, server?.requestIP(request)?.address);
+    if (!who) return unauthorized();
     const id = params.session_id;
-    const session = SESSION_ID_PATTERN.test(id) ? runtime.sessions.get(id) : undefined;
+    // Another key's session, or one a token does not cover, is "not found": never reveal that it exists.
+    const visible = SESSION_ID_PATTERN.test(id) && (who.scope === null || who.scope === id);
+    const session = visible ? runtime.sessions.get(id, who.owner) : undefined;
     if (!session) return jsonError(404, SESSION_NOT_FOUND);
     session.touch();
     const lastEventId = request.headers.get("last-event-id") ?? (typeof query.last_event_id === "string" ? query.last_event_id : null);

@@ -2,19 +2,22 @@ import { Elysia } from "elysia";
 import type { ServerWebSocket } from "bun";
 import { RunStop } from "../../agent/abort.ts";
 import { SESSION_ID_PATTERN } from "../../sessions/session.ts";
-import { callerId } from "../caller.ts";
+import { offersBearer, type Principal } from "../access.ts";
+import { jsonError } from "../http-error.ts";
+import { handshakeError } from "../ws-handshake.ts";
 import { parseClientFrame, wsError, type ClientFrame } from "../ws-frames.ts";
 import { WsSubscription } from "../ws-subscription.ts";
 import { resumePoint } from "../resume.ts";
 import type { BondRuntime } from "../runtime.ts";
-import { BAD_SESSION_ID, checkPrompt, findSessionForPrompt } from "./ask.ts";
+import { BAD_SESSION_ID, checkPrompt, CONCURRENT_RUNS_LIMIT, findSessionForPrompt } from "./ask.ts";
+import { SESSION_NOT_FOUND } from "./stream.ts";
 import type { Run } from "../../sessions/run.ts";
 
 const PONG = '{"t":"pong"}';
 
 /** What one socket remembers between frames. */
 interface SocketState {
-  caller: string;
+  who: Principal;
   lastSessionId: string | null;
   sub: WsSubscription | null;
   stopBeat: () => void;
@@ -25,17 +28,23 @@ type Raw = ServerWebSocket<unknown>;
 
 export function wsRoutes(runtime: BondRuntime) {
   const states = new WeakMap<object, SocketState>();
-  const authOn = runtime.config.api_keys.length > 0;
+  const graceMs = runtime.config.ws_slow_client_grace_seconds * 1000;
 
   const follow = (raw: Raw, state: SocketState, sessionId: string, run: Run, cursor: number): void => {
     state.sub?.stop();
     state.lastSessionId = sessionId;
     raw.send(JSON.stringify({ t: "session", session_id: sessionId }));
-    const sub = new WsSubscription(raw, run, cursor, (ended) => {
-      if (state.sub === ended) state.sub = null;
-      runtime.wsSubscribers--;
-      runtime.metrics.eventsSent.inc(ended.sent, ["ws"]); // once per subscriber, never per event
-    });
+    const sub = new WsSubscription(
+      raw,
+      run,
+      cursor,
+      (ended) => {
+        if (state.sub === ended) state.sub = null;
+        runtime.wsSubscribers--;
+        runtime.metrics.eventsSent.inc(ended.sent, ["ws"]); // once per subscriber, never per event
+      },
+      graceMs,
+    );
     runtime.wsSubscribers++;
     state.sub = sub;
     sub.flush();
@@ -47,18 +56,29 @@ export function wsRoutes(runtime: BondRuntime) {
     if (text === undefined) return wsError("bad_request", 'A message needs a "prompt" string.');
     const prompt = checkPrompt(text, runtime.config.max_prompt_chars);
     if (!prompt.ok) return wsError("bad_request", prompt.message);
-    const requested = frame.session_id ?? (frame.new_session ? null : state.lastSessionId);
-    const lookup = findSessionForPrompt(runtime, requested);
+    const { who } = state;
+    let requested = frame.session_id ?? (frame.new_session ? null : state.lastSessionId);
+    if (who.scope !== null) {
+      // A socket opened with a stream token reaches that one session only.
+      if (frame.new_session) return wsError("bad_request", "This socket's token covers one session: it cannot start another.");
+      requested ??= who.scope;
+      if (requested !== who.scope) return wsError("not_found", SESSION_NOT_FOUND);
+    }
+    const lookup = findSessionForPrompt(runtime, requested, who.owner);
     if (!lookup.ok) return wsError("bad_request", BAD_SESSION_ID);
     if (lookup.session?.isRunning) return wsError("busy", "A run is already in progress in this session.");
+    if (!runtime.runQuota.available(who.caller)) {
+      return wsError("rate_limited", CONCURRENT_RUNS_LIMIT(runtime.config.max_concurrent_runs_per_caller));
+    }
     if (runtime.rateLimiter) {
-      const wait = runtime.rateLimiter.take(state.caller);
+      const wait = runtime.rateLimiter.take(who.caller);
       if (wait > 0) return wsError("rate_limited", `Rate limit exceeded: retry in ${wait} s.`);
     }
-    const session = lookup.session ?? runtime.sessions.create(frame.session_id ?? undefined);
+    const session = lookup.session ?? runtime.sessions.create((frame.session_id ?? who.scope) ?? undefined, who.owner);
     if (!session) return wsError("unavailable", "The server has reached its limit of concurrent sessions.");
     const started = runtime.sessions.start(session, prompt.prompt);
     if (!started.ok) return wsError("busy", "A run is already in progress in this session.");
+    runtime.runQuota.hold(who.caller, started.run);
     follow(raw, state, session.id, started.run, 0);
     return null;
   };
@@ -66,8 +86,10 @@ export function wsRoutes(runtime: BondRuntime) {
   const onResume = (raw: Raw, state: SocketState, frame: ClientFrame): string | null => {
     const id = frame.session_id;
     if (typeof id !== "string" || !SESSION_ID_PATTERN.test(id)) return wsError("bad_request", 'resume needs a valid "session_id".');
-    const session = runtime.sessions.get(id);
-    if (!session) return wsError("not_found", "Session not found or expired");
+    const { who } = state;
+    // Another key's session is "not found", exactly like an unknown one.
+    const session = who.scope === null || who.scope === id ? runtime.sessions.get(id, who.owner) : undefined;
+    if (!session) return wsError("not_found", SESSION_NOT_FOUND);
     session.touch();
     const point = resumePoint(session, frame.last_event_id ?? null);
     if (point.kind === "invalid") return wsError("bad_request", point.message);
@@ -81,16 +103,32 @@ export function wsRoutes(runtime: BondRuntime) {
 
   const onCancel = (state: SocketState): string | null => {
     const id = state.lastSessionId;
-    const run = state.sub?.run ?? (id ? runtime.sessions.get(id)?.latestRun : undefined);
+    const run = state.sub?.run ?? (id ? runtime.sessions.get(id, state.who.owner)?.latestRun : undefined);
     if (!run?.cancel(new RunStop("cancelled by client"))) return wsError("nothing_to_cancel", "No run is in progress.");
     return null;
   };
 
   return new Elysia({ name: "bond-ws" }).ws("/ws", {
+    // Runs twice per upgrade (TRAPS #8): only checks that spend nothing belong here.
+    beforeHandle({ request }) {
+      const malformed = handshakeError(request);
+      if (malformed) return malformed;
+      // Cross-site WebSocket hijacking: a browser page from another origin must not ride on the user's access.
+      if (!runtime.access.originAllowed(request)) return jsonError(403, "Origin not allowed.");
+    },
+    // Bun would echo the first offered subprotocol, which could be the key itself (TRAPS #9): choose it.
+    upgrade({ request, set }) {
+      if (offersBearer(request)) set.headers["sec-websocket-protocol"] = "bearer";
+    },
     open(ws) {
       const raw = ws.raw as Raw;
+      const who = runtime.access.identify(ws.data.request, raw.remoteAddress);
+      if (!who) {
+        raw.close(1008, "unauthorized"); // the upgrade gate lets none through: defence in depth
+        return;
+      }
       const state: SocketState = {
-        caller: callerId(ws.data.request, raw.remoteAddress, authOn),
+        who,
         lastSessionId: null,
         sub: null,
         stopBeat: runtime.heartbeat.add(() => raw.ping()),
