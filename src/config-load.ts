@@ -252,9 +252,9 @@ const FIELDS: { readonly [K in keyof ServerConfig]: FieldSpec<ServerConfig[K]> }
     group: "Limits", ...integer(4096, Number.MAX_SAFE_INTEGER, "<bytes>"),
     help: "about the most event payload bytes one run may log; past it the run ends with an error event",
   },
-  ws_slow_client_grace_seconds: {
+  slow_client_grace_seconds: {
     group: "Limits", ...seconds(false),
-    help: "a WebSocket whose unsent data stays over 1 MiB this long is closed with 1013 (it may resume)",
+    help: "a stream client that takes nothing this long while data waits is disconnected (WS: close 1013); it may resume",
   },
 
   demo_delay_ms: {

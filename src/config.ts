@@ -34,8 +34,8 @@ export interface ServerConfig {
   max_run_events: number;
   /** …and at most about this many bytes of event payload. */
   max_run_bytes: number;
-  /** A WebSocket whose send buffer stays above its high-water mark this long is closed with 1013. */
-  ws_slow_client_grace_seconds: number;
+  /** A stream client that takes nothing this long while data waits is disconnected (WS: 1013); it may resume. */
+  slow_client_grace_seconds: number;
   run_timeout_seconds: number;
   max_tool_rounds: number;
   tool_timeout_seconds: number;
@@ -78,7 +78,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   max_ws_frame_bytes: 1024 * 1024,
   max_run_events: 200_000,
   max_run_bytes: 64 * 1024 * 1024,
-  ws_slow_client_grace_seconds: 10,
+  slow_client_grace_seconds: 10,
   run_timeout_seconds: 600,
   max_tool_rounds: 10,
   tool_timeout_seconds: 30,

@@ -9,9 +9,17 @@ export const SSE_HEADERS: Record<string, string> = {
 };
 
 /**
+ * Most bytes one pull hands over. A client that stops reading then holds at most this much
+ * of the (shared) log in its stream, plus what Bun buffers for its socket.
+ */
+const PULL_BUDGET_BYTES = 256 * 1024;
+
+/**
  * A subscriber reading the run's log from `cursor`. Pull-based: it only takes
  * more events when the socket has taken the previous ones, so a client that
- * stops reading costs references into the shared log, never copies.
+ * stops reading costs a bounded slice of references into the shared log, never copies.
+ * One that takes nothing for `slow_client_grace_seconds` while data waits is cut off
+ * (checked at each heartbeat); it can resume with Last-Event-ID.
  */
 export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number, request: Request): Response {
   const log = run.log;
@@ -20,6 +28,9 @@ export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number,
   let wake: (() => void) | null = null;
   let forget: (() => void) | null = null;
   let stopBeat: () => void = () => {};
+  /** When a pull last returned with data handed over and no pull has come since (0: none pending). */
+  let handedAt = 0;
+  const graceMs = runtime.config.slow_client_grace_seconds * 1000;
 
   const cleanup = (): void => {
     if (closed) return;
@@ -42,16 +53,30 @@ export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number,
     start(controller) {
       controller.enqueue(SSE_RETRY);
       stopBeat = runtime.heartbeat.add(() => {
-        if (!closed && (controller.desiredSize ?? 0) > 0) controller.enqueue(SSE_PING);
+        if (closed) return;
+        if (handedAt !== 0 && Date.now() - handedAt > graceMs) {
+          // It took nothing for a whole grace: drop it, and what it holds (it may resume).
+          cleanup();
+          controller.error(new Error("client too slow"));
+          return;
+        }
+        if ((controller.desiredSize ?? 0) > 0) controller.enqueue(SSE_PING);
       });
     },
     async pull(controller) {
+      handedAt = 0;
       while (!closed) {
         const events = log.events;
         const end = events.length;
         if (cursor < end) {
-          for (; cursor < end; cursor++) controller.enqueue(sseBytes(events[cursor]!));
+          let budget = PULL_BUDGET_BYTES;
+          while (cursor < end && budget > 0) {
+            const bytes = sseBytes(events[cursor++]!);
+            controller.enqueue(bytes);
+            budget -= bytes.byteLength;
+          }
           if (log.isEnded && cursor === events.length) finish(controller);
+          else handedAt = Date.now();
           return;
         }
         if (log.isEnded) return finish(controller);

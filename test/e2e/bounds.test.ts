@@ -215,7 +215,7 @@ describe("a WebSocket client that stops reading", () => {
     const CHUNK = "x".repeat(64 * 1024);
     // 25 MiB of deltas, and as much again in `complete`, which carries the whole answer.
     const model = new ScriptedModel(() => [...Array.from({ length: 400 }, () => text(CHUNK)), usage()]);
-    const s = server({ ws_slow_client_grace_seconds: 0.5, disconnect_grace_seconds: 30 }, { model });
+    const s = server({ slow_client_grace_seconds: 0.5, disconnect_grace_seconds: 30 }, { model });
     const id = await askOk(s.url, "flood");
     const slow = await stalledWs(s, id);
     const bystander = await openWs(s.wsUrl);
@@ -244,7 +244,7 @@ describe("a WebSocket client that stops reading", () => {
   }, 60_000);
 
   test("a client that keeps up is never closed, even with a short grace", async () => {
-    const s = server({ ws_slow_client_grace_seconds: 0.2, demo_delay_ms: 5 });
+    const s = server({ slow_client_grace_seconds: 0.2, demo_delay_ms: 5 });
     const ws = await openWs(s.wsUrl);
     ws.send({ prompt: "Tell me a story" });
     await ws.waitFor((f) => f.t === "done", 0, 20_000);
@@ -254,7 +254,7 @@ describe("a WebSocket client that stops reading", () => {
 });
 
 describe("an SSE client that stops reading", () => {
-  test("holds references into the shared log, not copies: 20 of them on a 50 MiB stream cost far less than 20 copies", async () => {
+  test("holds a bounded slice of references into the shared log, never copies: 20 of them on a 50 MiB stream", async () => {
     const CHUNK = "y".repeat(64 * 1024);
     const model = new ScriptedModel(() => [...Array.from({ length: 400 }, () => text(CHUNK)), usage()]);
     const s = server({ disconnect_grace_seconds: 30 }, { model });
@@ -274,6 +274,33 @@ describe("an SSE client that stops reading", () => {
     expect(growth).toBeLessThan(250); // copies would be 1 000 MiB
     for (const socket of stalled) socket.end();
   }, 60_000);
+});
+
+describe("an SSE client that stops reading while the run goes on", () => {
+  test("is cut off after the grace, dropping what it held; the others and the run carry on", async () => {
+    const CHUNK = "w".repeat(64 * 1024);
+    const model = new ScriptedModel(() => [...Array.from({ length: 200 }, () => text(CHUNK)), { pause: 20_000 }, usage()]);
+    const s = server({ slow_client_grace_seconds: 0.5, heartbeat_seconds: 0.2, disconnect_grace_seconds: 30 }, { model });
+    const id = await askOk(s.url, "flood, then think for a while");
+    const run = s.app.bond.sessions.get(id)!.latestRun!;
+    const stalled = await Promise.all(Array.from({ length: 5 }, () => stalledSse(s, id)));
+    await waitUntil(() => s.app.bond.sseStreams === 5, 5000, "the stalled readers to subscribe");
+    const started = Date.now();
+    await waitUntil(() => s.app.bond.sseStreams === 0, 10_000, "the stalled readers to be cut off");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400); // not before the grace
+    expect(run.isRunning).toBe(true);
+    expect(run.subscriberCount).toBe(0);
+    // A reader that keeps up is not affected: it follows the rest of the run live.
+    const normal = countSse(`${s.url}/stream/${id}`);
+    await waitUntil(() => s.app.bond.sseStreams === 1, 5000, "the normal reader");
+    await Bun.sleep(1000); // several graces: it is waiting for events, not stalled
+    expect(s.app.bond.sseStreams).toBe(1);
+    await fetch(`${s.url}/sessions/${id}/cancel`, { method: "POST" });
+    const got = await normal;
+    expect(got.last).toBe("cancelled");
+    expect(got.events).toBe(200 + 4); // block_start, 200 texts, block_end, usage, cancelled
+    for (const socket of stalled) socket.end();
+  }, 30_000);
 });
 
 describe("a run's event log is bounded", () => {

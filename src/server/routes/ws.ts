@@ -28,7 +28,7 @@ type Raw = ServerWebSocket<unknown>;
 
 export function wsRoutes(runtime: BondRuntime) {
   const states = new WeakMap<object, SocketState>();
-  const graceMs = runtime.config.ws_slow_client_grace_seconds * 1000;
+  const graceMs = runtime.config.slow_client_grace_seconds * 1000;
 
   const follow = (raw: Raw, state: SocketState, sessionId: string, run: Run, cursor: number): void => {
     state.sub?.stop();
