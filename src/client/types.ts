@@ -37,12 +37,12 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
  * How the API key reaches `WS /ws`, since browsers cannot set headers on a WebSocket:
  * - "subprotocol" (default): `Sec-WebSocket-Protocol: bearer, <key>` — the key must be a valid
  *   header token (letters, digits, `-._~!#$&'*+^`|` etc.; no spaces, `/`, `=` or `,`);
- * - "query": `?token=<key>` on the URL (ends up in access logs: prefer the subprotocol);
  * - "header": `Authorization: Bearer <key>` on the upgrade request — NOT in browsers; for runtimes
  *   whose WebSocket takes `new WebSocket(url, { headers, protocols })`: Bun (tested), Deno, the `ws` package;
  * - "none": send no key (e.g. a cookie or a proxy authenticates).
+ * A raw key is never put in the URL: URLs end up in access logs, and the server refuses it there.
  */
-export type WebSocketAuth = "subprotocol" | "query" | "header" | "none";
+export type WebSocketAuth = "subprotocol" | "header" | "none";
 
 export interface ReconnectOptions {
   /** Reconnect attempts after a drop before giving up; the count resets whenever an event arrives. Default 5. */

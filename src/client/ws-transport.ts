@@ -155,10 +155,6 @@ function socketTarget(ctx: TransportContext): { url: string; init: SocketInit } 
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   const key = ctx.http.apiKey;
   if (!key || ctx.wsAuth === "none") return { url: url.href, init: {} };
-  if (ctx.wsAuth === "query") {
-    url.searchParams.set("token", key);
-    return { url: url.href, init: {} };
-  }
   if (ctx.wsAuth === "header") return { url: url.href, init: { headers: ctx.http.headers() } };
   return { url: url.href, init: { protocols: ["bearer", key] } };
 }
