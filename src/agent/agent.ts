@@ -65,11 +65,12 @@ export class BondAgent {
     const messages: Message[] = [...input.history, user];
     const usage = new UsageCounter();
     const blocks = new BlockTracker();
+    let turn: TurnState | null = null;
 
     try {
       for (let round = 0; ; round++) {
         const request: ModelRequest = { instructions: this.instructions, messages, tools: this.toolSpecs };
-        const turn = new TurnState();
+        turn = new TurnState();
         for await (const chunk of this.model.stream(request, signal)) {
           if (signal.aborted) break;
           switch (chunk.type) {
@@ -83,6 +84,7 @@ export class BondAgent {
               }
               if (chunk.type === "text") turn.text += chunk.content;
               else turn.thinking += chunk.content;
+              turn.deltas++;
               yield { type: chunk.type, content: chunk.content };
               break;
             }
@@ -90,7 +92,10 @@ export class BondAgent {
               const call = turn.callAt(chunk.index);
               if (chunk.id) call.id = chunk.id;
               if (chunk.name) call.name += chunk.name;
-              if (chunk.args) call.arguments += chunk.args;
+              if (chunk.args) {
+                call.arguments += chunk.args;
+                turn.deltas++;
+              }
               if (call.isNew) {
                 call.isNew = false;
                 const start = blocks.enterToolCall(chunk.index);
@@ -105,6 +110,7 @@ export class BondAgent {
             }
             case "usage":
               usage.add(chunk.prompt_tokens, chunk.completion_tokens, chunk.cost);
+              turn.usageReported = true;
               break;
           }
         }
@@ -158,6 +164,8 @@ export class BondAgent {
     } catch (err) {
       const closing = blocks.close();
       if (closing) yield closing;
+      // Models report usage at the end of a round; for a round cut short, count what streamed (one token a delta).
+      if (turn && !turn.usageReported) usage.add(0, turn.deltas, 0);
       yield usage.event(this.model.name);
       if (signal.aborted) {
         yield abortedTerminal(signal.reason);
@@ -221,6 +229,9 @@ interface PendingCall {
 class TurnState {
   text = "";
   thinking = "";
+  /** Deltas streamed this round, and whether the model reported the round's usage. */
+  deltas = 0;
+  usageReported = false;
   private readonly calls = new Map<number, PendingCall>();
 
   callAt(index: number): PendingCall {
