@@ -309,6 +309,25 @@ describe("DemoModel", () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(15);
   });
 
+  test("pacing keeps a fixed schedule: a slow consumer does not push later deltas back", async () => {
+    // Deltas are due 30, 60, … 180 ms after the start. The consumer stalls 90 ms
+    // after the first one; the overdue deltas then go out at once, so the round
+    // still ends near 180 ms (pausing 30 ms after each delta would end near 270 ms).
+    const model = new DemoModel({ delayMs: 30, benchTokens: 6 });
+    const started = performance.now();
+    const times: number[] = [];
+    for await (const chunk of model.stream(request([{ role: "user", content: "x" }]), new AbortController().signal)) {
+      if (chunk.type !== "text") continue;
+      times.push(performance.now() - started);
+      if (times.length === 1) await Bun.sleep(90);
+    }
+    const total = performance.now() - started;
+    expect(times.length).toBe(6);
+    expect(times[0]!).toBeGreaterThanOrEqual(29); // never early
+    expect(times[5]!).toBeGreaterThanOrEqual(179);
+    expect(total).toBeLessThan(240);
+  });
+
   test("abort during a long delay ends the stream promptly", async () => {
     for (const options of [{ delayMs: 1000 }, { delayMs: 1000, benchTokens: 10 }]) {
       const model = new DemoModel(options);

@@ -12,7 +12,7 @@ import type { Message, ToolCall } from "../messages.ts";
 import type { Model, ModelChunk, ModelRequest } from "./model.ts";
 
 export interface DemoModelOptions {
-  /** Pause between deltas; 0 = no pause at all (no 0 ms timers). Default 20. */
+  /** Time between deltas, on a fixed schedule from the round's start; 0 = no pause at all (no 0 ms timers). Default 20. */
   delayMs?: number;
   /** Bench mode: every reply is exactly this many text deltas and nothing else. */
   benchTokens?: number | null;
@@ -69,8 +69,9 @@ export class DemoModel implements Model {
   ): AsyncGenerator<ModelChunk> {
     const delay = this.delayMs;
     const n = chunks.length;
+    const pace = delay > 0 ? new Pacer(delay) : null;
     for (let i = 0; i < n; i++) {
-      if (delay > 0) await pause(delay, signal);
+      if (pace) await pace.next(signal);
       else if (signal.aborted) throw signal.reason;
       yield chunks[i]!;
     }
@@ -80,32 +81,56 @@ export class DemoModel implements Model {
 
   private async *streamDemo(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelChunk> {
     const plan = planRound(request);
+    const pace = this.delayMs > 0 ? new Pacer(this.delayMs) : null;
     let deltas = 0;
     for (const content of splitWords(plan.thinking)) {
-      await this.gate(signal);
+      await gate(pace, signal);
       yield { type: "thinking", content };
       deltas++;
     }
     for (const content of splitWords(plan.text)) {
-      await this.gate(signal);
+      await gate(pace, signal);
       yield { type: "text", content };
       deltas++;
     }
     if (plan.call) {
-      await this.gate(signal);
+      await gate(pace, signal);
       // Unique within a conversation: history only grows.
       yield { type: "tool_call", index: 0, id: `call_${request.messages.length}_0`, name: plan.call.name, args: "" };
       for (const args of plan.call.fragments) {
-        await this.gate(signal);
+        await gate(pace, signal);
         yield { type: "tool_call", index: 0, args };
       }
     }
     yield { type: "usage", prompt_tokens: plan.promptTokens, completion_tokens: deltas, cost: 0 };
   }
 
-  /** Waits between deltas; with no delay it only checks for abort (awaiting undefined sets no timer). */
-  private gate(signal: AbortSignal): Promise<void> | undefined {
-    if (this.delayMs > 0) return pause(this.delayMs, signal);
+}
+
+/** Waits for the next delta's slot; with no delay it only checks for abort (awaiting undefined sets no timer). */
+function gate(pace: Pacer | null, signal: AbortSignal): Promise<void> | undefined {
+  if (pace) return pace.next(signal);
+  if (signal.aborted) throw signal.reason;
+  return undefined;
+}
+
+/**
+ * A fixed schedule: delta k is due at t0 + (k+1)·delay, t0 being when the round
+ * started. Pausing `delay` after each delta was handled would add every
+ * consumer's lateness to all later deltas; this way a late delta does not push
+ * the rest back, and a delta already due goes out without a timer.
+ */
+class Pacer {
+  private due: number;
+
+  constructor(private readonly delayMs: number) {
+    this.due = performance.now();
+  }
+
+  next(signal: AbortSignal): Promise<void> | undefined {
+    this.due += this.delayMs;
+    const wait = this.due - performance.now();
+    if (wait > 0) return pause(wait, signal);
     if (signal.aborted) throw signal.reason;
     return undefined;
   }
