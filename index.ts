@@ -8,7 +8,7 @@ import type { ServerConfig } from "./src/config.ts";
 import { createBondServer } from "./src/server/app.ts";
 import { shutdownBondServer } from "./src/server/shutdown.ts";
 
-function start(): void {
+async function start(): Promise<void> {
   let config: ServerConfig;
   let agent: BondAgent;
   try {
@@ -18,10 +18,12 @@ function start(): void {
       process.exit(0);
     }
     config = loaded.config;
+    // Loads the OpenAI SDK only for an openai:/ollama: model (start-up time).
+    const model = await resolveModel(config);
     agent = new BondAgent({
       name: config.agent_name,
       instructions: config.instructions,
-      model: resolveModel(config),
+      model,
       tools: builtinTools,
       maxToolRounds: config.max_tool_rounds,
       toolTimeoutMs: config.tool_timeout_seconds * 1000,
@@ -61,4 +63,8 @@ function start(): void {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-start();
+// No top-level await: `bun build --compile --bytecode` emits CommonJS.
+start().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

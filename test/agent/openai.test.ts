@@ -488,28 +488,29 @@ describe("pricing", () => {
 });
 
 describe("resolveModel", () => {
-  test("demo, openai: and ollama: give the right model and a name without the key", () => {
-    expect(resolveModel(resolveConfig({ model: "demo" }))).toBeInstanceOf(DemoModel);
-    const openai = resolveModel(resolveConfig({ model: "openai:gpt-4o-mini", openai_api_key: KEY }));
+  test("demo, openai: and ollama: give the right model and a name without the key", async () => {
+    expect(await resolveModel(resolveConfig({ model: "demo" }))).toBeInstanceOf(DemoModel);
+    const openai = await resolveModel(resolveConfig({ model: "openai:gpt-4o-mini", openai_api_key: KEY }));
     expect(openai).toBeInstanceOf(OpenAIModel);
     expect(openai.name).toBe("openai:gpt-4o-mini");
     expect(Bun.inspect(openai)).not.toContain(KEY);
-    const keyless = resolveModel(resolveConfig({ model: "openai:qwen2.5", openai_base_url: fake.baseURL }));
+    const keyless = await resolveModel(resolveConfig({ model: "openai:qwen2.5", openai_base_url: fake.baseURL }));
     expect(keyless.name).toBe("openai:qwen2.5");
-    expect(resolveModel(resolveConfig({ model: "ollama:llama3.2" })).name).toBe("ollama:llama3.2");
+    expect((await resolveModel(resolveConfig({ model: "ollama:llama3.2" }))).name).toBe("ollama:llama3.2");
     expect(OLLAMA_BASE_URL).toBe("http://localhost:11434/v1");
   });
 
-  test("openai: with neither key nor base URL, and malformed specs, are one-line config errors", () => {
-    expect(() => resolveModel(resolveConfig({ model: "openai:gpt-4o-mini" }))).toThrow(ConfigError);
-    expect(() => resolveModel(resolveConfig({ model: "openai:gpt-4o-mini" }))).toThrow(/OPENAI_API_KEY/);
+  test("openai: with neither key nor base URL, and malformed specs, are one-line config errors", async () => {
+    await expect(resolveModel(resolveConfig({ model: "openai:gpt-4o-mini" }))).rejects.toThrow(ConfigError);
+    await expect(resolveModel(resolveConfig({ model: "openai:gpt-4o-mini" }))).rejects.toThrow(/OPENAI_API_KEY/);
+    await expect(resolveModel(resolveConfig({ model: "gpt-4o" }))).rejects.toThrow(ConfigError);
     for (const bad of ["openai:", "gpt-4o", "anthropic:claude", ""]) expect(() => parseModelSpec(bad)).toThrow(ConfigError);
     expect(parseModelSpec(" ollama:llama3.2 ")).toEqual({ provider: "ollama", model: "llama3.2" });
   });
 
   test("a keyless openai: model talks to its base URL with the config's timeouts", async () => {
     fake.enqueue(textReply(["local"]));
-    const m = resolveModel(resolveConfig({ model: "openai:qwen2.5", openai_base_url: fake.baseURL, model_first_token_timeout_seconds: 0.5 }));
+    const m = await resolveModel(resolveConfig({ model: "openai:qwen2.5", openai_base_url: fake.baseURL, model_first_token_timeout_seconds: 0.5 }));
     const chunks: ModelChunk[] = [];
     for await (const c of m.stream(ask("hi"), new AbortController().signal)) chunks.push(c);
     expect(texts(chunks, "text")).toBe("local");
