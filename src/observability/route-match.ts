@@ -16,22 +16,30 @@ interface Pattern {
  * must be templates: raw paths would make one time series per session.
  */
 export class RouteMatcher {
-  private patterns: Pattern[] = [];
+  private routes: readonly RouteLike[] = [];
+  /** Built on the first match, not at start-up: most servers rarely answer before routing. */
+  private patterns: Pattern[] | null = null;
 
   setRoutes(routes: readonly RouteLike[]): void {
-    const patterns = routes.map((r) => ({ method: r.method, template: r.path, re: toRegExp(r.path) }));
-    // Wildcards last, so a specific template wins.
-    patterns.sort((a, b) => Number(a.template.includes("*")) - Number(b.template.includes("*")));
-    this.patterns = patterns;
+    this.routes = routes.map((r) => ({ method: r.method, path: r.path }));
+    this.patterns = null;
   }
 
   match(method: string, pathname: string): string | null {
+    this.patterns ??= compile(this.routes);
     for (const p of this.patterns) {
       const methodOk = p.method === method || p.method === "ALL" || (p.method === "WS" && method === "GET");
       if (methodOk && p.re.test(pathname)) return p.template;
     }
     return null;
   }
+}
+
+function compile(routes: readonly RouteLike[]): Pattern[] {
+  const patterns = routes.map((r) => ({ method: r.method, template: r.path, re: toRegExp(r.path) }));
+  // Wildcards last, so a specific template wins.
+  patterns.sort((a, b) => Number(a.template.includes("*")) - Number(b.template.includes("*")));
+  return patterns;
 }
 
 function toRegExp(template: string): RegExp {
