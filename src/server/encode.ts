@@ -63,9 +63,25 @@ function usageJson(e: Extract<AgentEvent, { type: "usage" }>, prefix: string): s
   return `{${prefix}"prompt_tokens":${e.prompt_tokens},"completion_tokens":${e.completion_tokens},"total_tokens":${e.total_tokens},"total_cost":${cost},"model":${q(e.model)}}`;
 }
 
+/** The SSE frame of a logged event, made once and shared by every subscriber. */
+export function sseText(logged: LoggedEvent): string {
+  return (logged.sseText ??= `id: ${logged.id}\nevent: ${logged.event.type}\ndata: ${ssePayload(logged.event)}\n\n`);
+}
+
 /** SSE bytes of a logged event, encoded once and shared by every subscriber. */
 export function sseBytes(logged: LoggedEvent): Uint8Array {
-  return (logged.sse ??= utf8.encode(`id: ${logged.id}\nevent: ${logged.event.type}\ndata: ${ssePayload(logged.event)}\n\n`));
+  return (logged.sse ??= utf8.encode(sseText(logged)));
+}
+
+/**
+ * The frames of `events[from..to)` as one chunk: one encode and one socket write for a
+ * batch (a lone event reuses its shared bytes, which fan-out to many subscribers needs).
+ */
+export function sseChunk(events: readonly LoggedEvent[], from: number, to: number): Uint8Array {
+  if (to - from === 1) return sseBytes(events[from]!);
+  let text = "";
+  for (let i = from; i < to; i++) text += sseText(events[i]!);
+  return utf8.encode(text);
 }
 
 /** WebSocket text of a logged event, encoded once and shared by every subscriber. */

