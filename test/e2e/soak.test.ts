@@ -124,7 +124,8 @@ async function wsClient(s: TestServer, random: () => number, tally: Tally, until
       } else if (roll < 0.75) {
         await Bun.sleep(random() * 150);
         ws.send({ type: "cancel" });
-        await ws.waitFor((f) => f.t === "done" || (f.t === "error" && f.i === undefined), first);
+        // The run ends either way (cancelled, or it had completed: then the cancel is refused).
+        await ws.waitFor((f) => f.t === "done", first);
         tally.cancelled++;
       } else {
         await Bun.sleep(random() * 150);
@@ -137,6 +138,10 @@ async function wsClient(s: TestServer, random: () => number, tally: Tally, until
         if (ws.frames[done]!.t === "done") checkRunInvariants(fromWs([...seen, ...ws.frames.slice(at, done)]));
         tally.resumed++;
       }
+      // Barrier: frames are answered in order, so after the pong no reply to this round can still come.
+      const barrier = ws.frames.length;
+      ws.send({ type: "ping" });
+      await ws.waitFor((f) => f.t === "pong", barrier);
       ws.frames.length = 0; // keep the test process small
     }
   } finally {
