@@ -68,6 +68,7 @@ function serverEnv(step: Step): Record<string, string | undefined> {
     BOND_MAX_CONCURRENT_SESSIONS: "1000000",
     // Runs left open by the idle step must not hold the shutdown for 30 s.
     BOND_SHUTDOWN_GRACE_SECONDS: "1",
+    BOND_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
   });
 }
 
