@@ -55,10 +55,49 @@ export class BondAgent {
   }
 
   /**
-   * One run: yields events in API.md §1 order, always ending with exactly one
-   * terminal event preceded by `usage`; returns the messages to append to history.
+   * One run as an async iterable: events in API.md §1 order, always ending with exactly
+   * one terminal event preceded by `usage`; its return value holds the messages to append
+   * to history. (The server uses `runInto`, which skips the generator hop per event.)
    */
   async *run(input: RunInput): AsyncGenerator<AgentEvent, RunOutcome> {
+    const queue: AgentEvent[] = [];
+    let read = 0;
+    let wake: (() => void) | null = null;
+    let settled: { outcome: RunOutcome } | { failure: unknown } | null = null;
+    const notify = (): void => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    void this.runInto(input, (event) => {
+      queue.push(event);
+      notify();
+    }).then(
+      (outcome) => {
+        settled = { outcome };
+        notify();
+      },
+      (failure: unknown) => {
+        settled = { failure };
+        notify();
+      },
+    );
+    for (;;) {
+      while (read < queue.length) yield queue[read++]!;
+      const end = settled as { outcome: RunOutcome } | { failure: unknown } | null;
+      if (end) {
+        if ("failure" in end) throw end.failure;
+        return end.outcome;
+      }
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  }
+
+  /**
+   * One run, pushing each event to `emit` as it happens (same order and guarantees as
+   * `run`); resolves with the messages to append to history and the run's usage.
+   */
+  async runInto(input: RunInput, emit: (event: AgentEvent) => void): Promise<RunOutcome> {
     const { signal } = input;
     const user: Message = { role: "user", content: input.prompt };
     const added: Message[] = [user];
@@ -79,13 +118,13 @@ export class BondAgent {
               if (chunk.content === "") break;
               const start = blocks.enter(chunk.type);
               if (start) {
-                if (start.end) yield start.end;
-                yield start.begin;
+                if (start.end) emit(start.end);
+                emit(start.begin);
               }
               if (chunk.type === "text") turn.text += chunk.content;
               else turn.thinking += chunk.content;
               turn.deltas++;
-              yield { type: chunk.type, content: chunk.content };
+              emit({ type: chunk.type, content: chunk.content });
               break;
             }
             case "tool_call": {
@@ -99,13 +138,13 @@ export class BondAgent {
               if (call.isNew) {
                 call.isNew = false;
                 const start = blocks.enterToolCall(chunk.index);
-                if (start.end) yield start.end;
-                yield start.begin;
+                if (start.end) emit(start.end);
+                emit(start.begin);
               } else if (!blocks.isToolCall(chunk.index)) {
                 // A fragment of a call whose block already closed: keep it, show nothing.
                 break;
               }
-              if (chunk.name || chunk.args) yield { type: "tool_delta", name: chunk.name ?? "", args: chunk.args ?? "" };
+              if (chunk.name || chunk.args) emit({ type: "tool_delta", name: chunk.name ?? "", args: chunk.args ?? "" });
               break;
             }
             case "usage":
@@ -115,7 +154,7 @@ export class BondAgent {
           }
         }
         const closing = blocks.close();
-        if (closing) yield closing;
+        if (closing) emit(closing);
         signal.throwIfAborted();
 
         const calls = turn.finishCalls(round);
@@ -124,8 +163,8 @@ export class BondAgent {
             ? { role: "assistant", content: turn.text, thinking: turn.thinking }
             : { role: "assistant", content: turn.text };
           added.push(answer);
-          yield usage.event(this.model.name);
-          yield { type: "complete", data: turn.text };
+          emit(usage.event(this.model.name));
+          emit({ type: "complete", data: turn.text });
           return { messages: added, usage: usage.totals() };
         }
 
@@ -134,14 +173,14 @@ export class BondAgent {
         if (round >= this.maxToolRounds) {
           throw new ModelError(`The run reached its limit of ${this.maxToolRounds} tool rounds.`);
         }
-        yield usage.event(this.model.name);
+        emit(usage.event(this.model.name));
 
         const prepared = calls.map((call) => this.toolRunner.prepare(call));
-        for (const p of prepared) yield { type: "tool_exec", id: p.call.id, name: p.call.name, args: p.args };
+        for (const p of prepared) emit({ type: "tool_exec", id: p.call.id, name: p.call.name, args: p.args });
         const results = new Map<string, ToolOutcome>();
         for await (const outcome of this.toolRunner.runAll(prepared, { signal, sessionId: input.sessionId })) {
           results.set(outcome.id, outcome);
-          yield { type: "tool_result", id: outcome.id, name: outcome.name, result: outcome.result, is_error: outcome.isError };
+          emit({ type: "tool_result", id: outcome.id, name: outcome.name, result: outcome.result, is_error: outcome.isError });
         }
         signal.throwIfAborted();
         // The assistant's calls enter history only with their results: providers reject one without the other.
@@ -163,14 +202,14 @@ export class BondAgent {
       }
     } catch (err) {
       const closing = blocks.close();
-      if (closing) yield closing;
+      if (closing) emit(closing);
       // Models report usage at the end of a round; for a round cut short, count what streamed (one token a delta).
       if (turn && !turn.usageReported) usage.add(0, turn.deltas, 0);
-      yield usage.event(this.model.name);
+      emit(usage.event(this.model.name));
       if (signal.aborted) {
-        yield abortedTerminal(signal.reason);
+        emit(abortedTerminal(signal.reason));
       } else {
-        yield { type: "error", error: errorMessage(err) };
+        emit({ type: "error", error: errorMessage(err) });
       }
       return { messages: added, usage: usage.totals() };
     }

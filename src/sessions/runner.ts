@@ -17,19 +17,12 @@ export async function pumpRun(agent: BondAgent, session: Session, run: Run, prom
   let status: Exclude<RunStatus, "running"> = "error";
   let outcome: RunOutcome | null = null;
   try {
-    const events = agent.run({ history, prompt, signal, sessionId: session.id });
-    for (;;) {
-      const step = await events.next();
-      if (step.done) {
-        outcome = step.value;
-        break;
-      }
-      const event: AgentEvent = step.value;
+    outcome = await agent.runInto({ history, prompt, signal, sessionId: session.id }, (event: AgentEvent) => {
       const terminal = TERMINAL_STATUS[event.type];
       if (terminal) status = terminal;
       // Over its limits the log refuses events: stop the agent, which then ends the run with usage and an error.
       if (!run.log.append(event) && run.log.overflowed) run.cancel(new RunStop(run.log.overflowMessage, "error"));
-    }
+    });
   } catch (err) {
     console.error("[bond] agent loop failed:", err);
   }
