@@ -20,7 +20,7 @@ export async function shutdownBondServer(app: BondServer, graceMs = app.bond.con
   await settleWithin(Promise.all(running.map((r) => r.finished)), FLUSH_WAIT_MS);
   // Streams end by themselves after their terminal event; give them a moment to write it out.
   const deadline = Date.now() + FLUSH_WAIT_MS;
-  while (runtime.sseStreams > 0 && Date.now() < deadline) await Bun.sleep(20);
+  while ((runtime.sseStreams > 0 || runtime.wsSubscribers > 0) && Date.now() < deadline) await Bun.sleep(20);
   for (const close of runtime.sockets) close(WS_GOING_AWAY, "server shutting down");
   await Bun.sleep(50);
   await app.stop(true);

@@ -107,12 +107,18 @@ export class RunLog {
     this.events.push({ id: `${this.run}:${this.events.length + 1}`, event, sse: null, sseText: null, ws: null });
     if (this.waiters.length > 0) {
       // The first event of a burst goes out at once (time to first token); the rest of the burst is
-      // handed over together on the next turn.
-      if (!this.bursting) {
-        this.bursting = true;
+      // handed over together on the next turn — except the end of the run, which goes out at once.
+      if (this.ended) {
+        toWake.delete(this);
+        this.bursting = false;
         this.wakeAll();
+      } else {
+        if (!this.bursting) {
+          this.bursting = true;
+          this.wakeAll();
+        }
+        scheduleWake(this);
       }
-      scheduleWake(this);
     }
     return true;
   }
