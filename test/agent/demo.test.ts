@@ -328,6 +328,46 @@ describe("DemoModel", () => {
     expect(total).toBeLessThan(240);
   });
 
+  test("many paced streams at once: every delta on its own schedule, an aborted stream leaves the others on time", async () => {
+    // Different delays and start times interleave their due times (they share one timer).
+    const runs = Array.from({ length: 30 }, (_, i) => ({ delay: 10 + (i % 7) * 3, startIn: (i * 7) % 20, controller: new AbortController() }));
+    const aborted = runs[4]!;
+    const abortTimer = setTimeout(() => aborted.controller.abort(new Error("stop")), 35);
+    try {
+      const results = await Promise.all(
+        runs.map(async (r) => {
+          await Bun.sleep(r.startIn);
+          const model = new DemoModel({ delayMs: r.delay, benchTokens: 5 });
+          const t0 = performance.now();
+          const times: number[] = [];
+          try {
+            for await (const chunk of model.stream(request([{ role: "user", content: "x" }]), r.controller.signal)) {
+              if (chunk.type === "text") times.push(performance.now() - t0);
+            }
+            return { r, times, error: null as unknown };
+          } catch (err) {
+            return { r, times, error: err };
+          }
+        }),
+      );
+      for (const { r, times, error } of results) {
+        if (r === aborted) {
+          expect((error as Error).message).toBe("stop");
+          expect(times.length).toBeLessThan(5);
+          continue;
+        }
+        expect(error).toBeNull();
+        expect(times.length).toBe(5);
+        times.forEach((t, k) => {
+          expect(t).toBeGreaterThanOrEqual((k + 1) * r.delay - 1.5); // never early (timers round to whole ms)
+          expect(t).toBeLessThan((k + 1) * r.delay + 60); // not pushed back by the others
+        });
+      }
+    } finally {
+      clearTimeout(abortTimer);
+    }
+  });
+
   test("abort during a long delay ends the stream promptly", async () => {
     for (const options of [{ delayMs: 1000 }, { delayMs: 1000, benchTokens: 10 }]) {
       const model = new DemoModel(options);

@@ -104,7 +104,6 @@ export class DemoModel implements Model {
     }
     yield { type: "usage", prompt_tokens: plan.promptTokens, completion_tokens: deltas, cost: 0 };
   }
-
 }
 
 /** Waits for the next delta's slot; with no delay it only checks for abort (awaiting undefined sets no timer). */
@@ -129,31 +128,128 @@ class Pacer {
 
   next(signal: AbortSignal): Promise<void> | undefined {
     this.due += this.delayMs;
-    const wait = this.due - performance.now();
-    if (wait > 0) return pause(wait, signal);
+    if (this.due > performance.now()) return timeline.wait(this.due, signal);
     if (signal.aborted) throw signal.reason;
     return undefined;
   }
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason the moment it aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
+/**
+ * Every pending pause of every demo stream shares ONE timer, armed for the earliest due time
+ * (a min-heap). A timer per pause made each waiting stream hold a timer (a GC root) and three
+ * closures: with 5 000 idle streams, every full collection took that much longer.
+ */
+class Timeline {
+  private readonly heap: Waiter[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** The due time the timer is set for (Infinity: none). */
+  private armedFor = Number.POSITIVE_INFINITY;
+  private readonly onTimer = (): void => this.fire();
+
+  /** Resolves at `due` (performance.now() time), or rejects with the signal's reason the moment it aborts. */
+  wait(due: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const waiter = new Waiter(this, due, resolve, reject, signal);
+      signal.addEventListener("abort", waiter, { once: true });
+      this.push(waiter);
+      this.arm();
+    });
+  }
+
+  remove(w: Waiter): void {
+    const i = w.index;
+    if (i < 0) return;
+    w.index = -1;
+    const last = this.heap.pop()!;
+    if (last === w) return;
+    last.index = i;
+    this.heap[i] = last;
+    this.down(i);
+    this.up(last.index);
+  }
+
+  private fire(): void {
+    this.timer = null;
+    this.armedFor = Number.POSITIVE_INFINITY;
+    // Within 1 ms counts as due: a timer per pause fired as early as that too (whole milliseconds).
+    const now = performance.now() + 1;
+    for (let w = this.heap[0]; w !== undefined && w.due <= now; w = this.heap[0]) {
+      this.remove(w);
+      w.signal.removeEventListener("abort", w);
+      w.resolve();
     }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+    this.arm();
+  }
+
+  private arm(): void {
+    const first = this.heap[0];
+    if (first === undefined || first.due >= this.armedFor) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.armedFor = first.due;
+    this.timer = setTimeout(this.onTimer, Math.max(0, first.due - performance.now()));
+  }
+
+  private push(w: Waiter): void {
+    w.index = this.heap.length;
+    this.heap.push(w);
+    this.up(w.index);
+  }
+
+  private up(i: number): void {
+    const heap = this.heap;
+    const w = heap[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const parent = heap[p]!;
+      if (parent.due <= w.due) break;
+      heap[i] = parent;
+      parent.index = i;
+      i = p;
+    }
+    heap[i] = w;
+    w.index = i;
+  }
+
+  private down(i: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    const w = heap[i]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && heap[c + 1]!.due < heap[c]!.due) c++;
+      const child = heap[c]!;
+      if (child.due >= w.due) break;
+      heap[i] = child;
+      child.index = i;
+      i = c;
+    }
+    heap[i] = w;
+    w.index = i;
+  }
 }
+
+/** One pending pause; it is its own abort listener (no closure per pause). */
+class Waiter implements EventListenerObject {
+  /** Position in the timeline's heap; -1 once out of it. */
+  index = -1;
+
+  constructor(
+    private readonly timeline: Timeline,
+    readonly due: number,
+    readonly resolve: () => void,
+    private readonly reject: (reason: unknown) => void,
+    readonly signal: AbortSignal,
+  ) {}
+
+  handleEvent(): void {
+    this.timeline.remove(this);
+    this.reject(this.signal.reason);
+  }
+}
+
+const timeline = new Timeline();
 
 /** Word-sized deltas, each a word with its trailing white space: joined, they are the exact text. */
 export function splitWords(text: string): string[] {
