@@ -3,19 +3,11 @@
  * both transports with a tool call, multi-turn sessions, resume after connections dropped
  * mid-run (each event exactly once, in order), and abort → the run is cancelled on the server.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { BondClient, BondError, RunAccumulator, accumulate, type BondClientOptions, type BondEvent, type FetchLike, type Transport, type WebSocketConstructor } from "../../src/client/index.ts";
-import { startServer, waitUntil, type TestServer } from "../helpers/server.ts";
+import { startServer, waitUntil, type TestServer, serversStoppedAfterAll } from "../helpers/server.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-});
-function server(...args: Parameters<typeof startServer>): TestServer {
-  const s = startServer(...args);
-  servers.push(s);
-  return s;
-}
+const server = serversStoppedAfterAll();
 
 const fast = server({ demo_delay_ms: 2 });
 const slow = server({ demo_delay_ms: 25 });

@@ -1,18 +1,10 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { ask, askOk, getJson, startServer, waitUntil, type TestServer } from "../helpers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { ask, askOk, getJson, startServer, waitUntil, type TestServer, serversStoppedAfterAll } from "../helpers/server.ts";
 import { openSse, readSse } from "../helpers/sse.ts";
 import { checkRunInvariants, fromSse } from "../helpers/invariants.ts";
 import { openWs } from "../helpers/ws.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-});
-function server(...args: Parameters<typeof startServer>): TestServer {
-  const s = startServer(...args);
-  servers.push(s);
-  return s;
-}
+const server = serversStoppedAfterAll();
 const status = async (s: TestServer, id: string) => (await getJson(`${s.url}/sessions/${id}`)).json.status;
 
 describe("GET /sessions/{id}", () => {

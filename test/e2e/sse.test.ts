@@ -1,20 +1,12 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Type } from "@sinclair/typebox";
 import { defineTool } from "../../src/agent/tools.ts";
-import { ask, askOk, getJson, startServer, waitUntil, type TestServer } from "../helpers/server.ts";
+import { ask, askOk, getJson, startServer, waitUntil, type TestServer, serversStoppedAfterAll } from "../helpers/server.ts";
 import { openSse, readSse } from "../helpers/sse.ts";
 import { checkRunInvariants, fromSse } from "../helpers/invariants.ts";
 import { ScriptedModel, text, usage } from "../helpers/scripted-model.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-});
-function server(...args: Parameters<typeof startServer>): TestServer {
-  const s = startServer(...args);
-  servers.push(s);
-  return s;
-}
+const server = serversStoppedAfterAll();
 
 async function runOverSse(base: string, prompt: string, sessionId?: string) {
   const id = await askOk(base, prompt, sessionId);

@@ -1,3 +1,4 @@
+import { afterAll } from "bun:test";
 import { BondAgent } from "../../src/agent/agent.ts";
 import { builtinTools } from "../../src/agent/builtin-tools.ts";
 import { DemoModel } from "../../src/agent/models/demo.ts";
@@ -79,4 +80,17 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, ms = 50
     await Bun.sleep(20);
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** `startServer` for a test file: every server it starts is stopped after the file's tests. */
+export function serversStoppedAfterAll(): (...args: Parameters<typeof startServer>) => TestServer {
+  const servers: TestServer[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  return (...args) => {
+    const s = startServer(...args);
+    servers.push(s);
+    return s;
+  };
 }
