@@ -3,37 +3,17 @@
  * and the transpiled SDK modules all come out of the binary, and a question gets its answer.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { chmod, copyFile, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import { BUN, REPO_ROOT, killSpawned, spawnBond, type BondProcess } from "../helpers/process.ts";
+import { buildBinaryAlone, killSpawned, spawnBond, type BondProcess } from "../helpers/process.ts";
 import { launchChromium, SKIP_BROWSER, watchProblems } from "./chromium.ts";
 
 const dirs: string[] = [];
 
 /** `bun run build`'s flags, into a temp dir; the binary is then copied alone into another. */
-async function buildBinary(): Promise<{ binary: string; dir: string }> {
-  const buildDir = await mkdtemp(join(tmpdir(), "bond-pg-build-"));
-  dirs.push(buildDir);
-  const outfile = join(buildDir, "bond");
-  const proc = Bun.spawn([BUN, "build", "--compile", "--bytecode", "--target=bun", join(REPO_ROOT, "index.ts"), "--outfile", outfile], {
-    cwd: buildDir,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 90_000);
-  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-  clearTimeout(timer);
-  if (code !== 0 || !existsSync(outfile)) throw new Error(`bun build --compile failed (exit ${code}):\n${err}`);
-  const dir = await mkdtemp(join(tmpdir(), "bond-pg-run-"));
-  dirs.push(dir);
-  const binary = join(dir, "bond");
-  await copyFile(outfile, binary);
-  await chmod(binary, 0o755);
-  return { binary, dir };
+function buildBinary(): Promise<{ binary: string; dir: string }> {
+  return buildBinaryAlone(dirs, 90_000);
 }
 
 describe.skipIf(SKIP_BROWSER)("playground in the compiled binary", () => {

@@ -6,12 +6,11 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { chmod, copyFile, mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { DEFAULT_CONFIG, type ServerConfig } from "../../src/config.ts";
 import { checkRunInvariants, fromSse } from "../helpers/invariants.ts";
-import { BUN, REPO_ROOT, killSpawned, runBond, spawnBond } from "../helpers/process.ts";
+import { REPO_ROOT, buildBinaryAlone, killSpawned, runBond, spawnBond } from "../helpers/process.ts";
 import { askOk, getJson } from "../helpers/server.ts";
 import { readSse } from "../helpers/sse.ts";
 
@@ -25,29 +24,7 @@ afterAll(async () => {
 
 /** Same flags as package.json's "build" script, into a temp dir so the work tree is untouched. */
 async function build(): Promise<string> {
-  const buildDir = await mkdtemp(join(tmpdir(), "bond-build-"));
-  dirs.push(buildDir);
-  const outfile = join(buildDir, "bond");
-  const proc = Bun.spawn([BUN, "build", "--compile", "--bytecode", "--target=bun", join(REPO_ROOT, "index.ts"), "--outfile", outfile], {
-    cwd: buildDir,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), BUILD_MS - 10_000);
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  clearTimeout(timer);
-  if (code !== 0 || !existsSync(outfile)) {
-    throw new Error(`bun build --compile failed (exit ${code}):\n${err.trim()}\n${out.trim()}`);
-  }
-
-  // A fresh directory holding nothing but the binary.
-  const runDir = await mkdtemp(join(tmpdir(), "bond-run-"));
-  dirs.push(runDir);
-  const binary = join(runDir, "bond");
-  await copyFile(outfile, binary);
-  await chmod(binary, 0o755);
-  return binary;
+  return (await buildBinaryAlone(dirs, BUILD_MS - 10_000)).binary;
 }
 
 let built: Promise<string> | null = null;

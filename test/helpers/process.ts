@@ -4,6 +4,9 @@
  * spawned here are ever signalled; `killSpawned()` in afterAll is the backstop.
  */
 import type { Subprocess } from "bun";
+import { existsSync } from "node:fs";
+import { chmod, copyFile, mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 /** The repository root (this file is test/helpers/process.ts). */
@@ -210,4 +213,33 @@ export async function killSpawned(): Promise<void> {
   const procs = [...live];
   for (const proc of procs) proc.kill("SIGKILL");
   await Promise.all(procs.map((p) => p.exited.catch(() => 0)));
+}
+
+/**
+ * Builds the binary with `bun run build`'s flags into a temp dir, then copies it alone into a
+ * fresh one (no node_modules anywhere near it). Throws with the compiler's output on failure.
+ * Every temp dir made is pushed to `dirs` for the caller to remove.
+ */
+export async function buildBinaryAlone(dirs: string[], timeoutMs = 110_000): Promise<{ binary: string; dir: string }> {
+  const buildDir = await mkdtemp(join(tmpdir(), "bond-build-"));
+  dirs.push(buildDir);
+  const outfile = join(buildDir, "bond");
+  const proc = Bun.spawn([BUN, "build", "--compile", "--bytecode", "--target=bun", join(REPO_ROOT, "index.ts"), "--outfile", outfile], {
+    cwd: buildDir,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  clearTimeout(timer);
+  if (code !== 0 || !existsSync(outfile)) {
+    throw new Error(`bun build --compile failed (exit ${code}):\n${err.trim()}\n${out.trim()}`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), "bond-run-"));
+  dirs.push(dir);
+  const binary = join(dir, "bond");
+  await copyFile(outfile, binary);
+  await chmod(binary, 0o755);
+  return { binary, dir };
 }
