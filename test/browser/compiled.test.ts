@@ -4,7 +4,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { buildBinaryAlone, killSpawned, spawnBond, type BondProcess } from "../helpers/process.ts";
 import { launchChromium, SKIP_BROWSER, watchProblems } from "./chromium.ts";
