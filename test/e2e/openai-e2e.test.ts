@@ -9,6 +9,7 @@ import { OpenAIModel } from "../../src/agent/models/openai.ts";
 import { costOf } from "../../src/agent/models/pricing.ts";
 import { createBondServer, type BondServer } from "../../src/server/app.ts";
 import { shutdownBondServer } from "../../src/server/shutdown.ts";
+import { readSse, type SseEvent } from "../helpers/sse.ts";
 import { delta, errorReply, startFakeOpenAI, stream, textReply, toolCallReply, type FakeOpenAI } from "../helpers/fake-openai.ts";
 
 const KEY = "sk-e2e-SECRET-abcdef0123456789";
@@ -31,39 +32,12 @@ afterAll(async () => {
   await fake.close();
 });
 
-interface SseEvent {
-  id: string;
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** Reads one run's SSE stream to its terminal event (bounded in time). */
-async function readRun(sessionId: string, timeoutMs = 5000): Promise<SseEvent[]> {
-  const res = await fetch(`${base}/stream/${sessionId}`, { signal: AbortSignal.timeout(timeoutMs) });
-  expect(res.status).toBe(200);
-  expect(res.headers.get("content-type")).toContain("text/event-stream");
-  const events: SseEvent[] = [];
-  const decoder = new TextDecoder();
-  let buffer = "";
-  const reader = res.body!.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const fields: Record<string, string> = {};
-      for (const line of frame.split("\n")) {
-        const colon = line.indexOf(":");
-        if (colon <= 0) continue; // comments (": ping") and retry-less lines
-        fields[line.slice(0, colon)] = (fields[line.slice(0, colon)] ?? "") + line.slice(colon + 1).replace(/^ /, "");
-      }
-      if (fields.event && fields.data) events.push({ id: fields.id ?? "", event: fields.event, data: JSON.parse(fields.data) });
-    }
-  }
-  return events;
+/** Reads one run's SSE stream to its end (the shared test SSE client). */
+async function readRun(sessionId: string): Promise<SseEvent[]> {
+  const stream = await readSse(`${base}/stream/${sessionId}`);
+  expect(stream.status).toBe(200);
+  expect(stream.headers.get("content-type")).toContain("text/event-stream");
+  return stream.events;
 }
 
 async function ask(prompt: string, sessionId?: string): Promise<string> {
