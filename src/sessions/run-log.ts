@@ -140,12 +140,6 @@ export class RunLog {
     return event.type === "usage" || (event.type === "block_end" && this.blockOpen);
   }
 
-  /** Resolves when the log has an event at `cursor` or has ended (at once if so already). */
-  waitFor(cursor: number): Promise<void> {
-    if (cursor < this.events.length || this.ended) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
   /** Calls `wake` once when the log next grows or ends; returns a function that forgets it. */
   onNext(wake: () => void): () => void {
     this.waiters.push(wake);
