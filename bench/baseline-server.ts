@@ -6,7 +6,7 @@
  *
  * Bench mode only: every run is one text block of N deltas, D ms apart
  * (BOND_DEMO_BENCH_TOKENS / BOND_DEMO_DELAY_MS): delta k is due at
- * start + (k+1)·D, like Bond's demo model (which also pauses before the first
+ * start + (k+1)·D, start being the /ask (or WS prompt) that began the run, like Bond's demo model (which also pauses before the first
  * delta), but on a fixed schedule so drift never accumulates. D=0 means no
  * timer at all.
  *
@@ -29,7 +29,8 @@ const MODEL = "baseline";
 
 interface Session {
   runs: number;
-  pendingPrompt: string | null;
+  /** The run /ask started that no stream has taken yet. */
+  pending: BenchRun | null;
 }
 const sessions = new Map<string, Session>();
 
@@ -46,6 +47,8 @@ class BenchRun {
   private k = 0; // next text delta
   private phase: 0 | 1 | 2 | 3 | 4 | 5 = 0; // start, text, end, usage, complete, done
   private text = "";
+  /** When the run started (/ask, as API.md says): delta k is due at t0 + (k+1)·D (no drift). */
+  readonly t0 = performance.now();
   constructor(
     readonly run: number,
     private readonly promptTokens: number,
@@ -115,7 +118,6 @@ function sseFrame(run: BenchRun, ev: Ev): Uint8Array {
 function sseBody(run: BenchRun): ReadableStream<Uint8Array> {
   let ctl: ReadableStreamDefaultController<Uint8Array> | null = null;
   let timer: Timer | null = null;
-  let t0 = 0; // when the run started: delta k is due at t0 + (k+1)·D (no drift)
   const finish = (c: ReadableStreamDefaultController<Uint8Array>) => {
     openStreams.delete(c);
     c.close();
@@ -124,7 +126,6 @@ function sseBody(run: BenchRun): ReadableStream<Uint8Array> {
     {
       start(c) {
         ctl = c;
-        t0 = performance.now();
         openStreams.add(c);
         c.enqueue(enc.encode("retry: 1000\n\n"));
       },
@@ -132,7 +133,7 @@ function sseBody(run: BenchRun): ReadableStream<Uint8Array> {
       pull(c): Promise<void> | void {
         while (!run.done && (c.desiredSize ?? 1) > 0) {
           if (run.waitsForSlot && D > 0) {
-            const due = t0 + (run.nextDelta + 1) * D;
+            const due = run.t0 + (run.nextDelta + 1) * D;
             const wait = due - performance.now();
             if (wait > 0) {
               return new Promise<void>((resolve) => {
@@ -177,11 +178,10 @@ function wsShape(run: BenchRun, ev: Ev): Record<string, unknown> {
 
 function wsRun(ws: ServerWebSocket<WsData>, run: BenchRun): void {
   ws.data.busy = true;
-  const t0 = performance.now();
   const step = (): void => {
     while (!run.done) {
       if (run.waitsForSlot && D > 0) {
-        const wait = t0 + (run.nextDelta + 1) * D - performance.now();
+        const wait = run.t0 + (run.nextDelta + 1) * D - performance.now();
         if (wait > 0) {
           setTimeout(step, wait);
           return;
@@ -211,16 +211,18 @@ const server = Bun.serve<WsData>({
       const body = (await req.json()) as { prompt: string; session_id?: string | null };
       const id = body.session_id ?? `b${++nextId}`;
       let s = sessions.get(id);
-      if (!s) sessions.set(id, (s = { runs: 0, pendingPrompt: null }));
-      s.pendingPrompt = body.prompt;
+      if (!s) sessions.set(id, (s = { runs: 0, pending: null }));
+      // The run starts here, as in Bond (API.md: "the run starts at once"); deltas due before
+      // the stream connects are sent together when it does. Events are made lazily, on schedule.
+      s.pending = startRun(s, body.prompt);
       return json({ session_id: id, stream_url: `/stream/${id}` });
     }
     if (path.startsWith("/stream/")) {
       const s = sessions.get(path.slice(8));
       if (!s) return json({ error: "Session not found or expired" }, 404);
-      if (s.pendingPrompt === null) return new Response(null, { status: 204 });
-      const run = startRun(s, s.pendingPrompt);
-      s.pendingPrompt = null;
+      const run = s.pending;
+      if (run === null) return new Response(null, { status: 204 });
+      s.pending = null;
       srv.timeout(req, 0); // a silent stream stays open; the heartbeat keeps proxies happy
       return new Response(sseBody(run), {
         headers: { "content-type": "text/event-stream", "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" },
@@ -245,7 +247,7 @@ const server = Bun.serve<WsData>({
       const id = m.session_id ?? ws.data.session ?? `b${++nextId}`;
       ws.data.session = id;
       let s = sessions.get(id);
-      if (!s) sessions.set(id, (s = { runs: 0, pendingPrompt: null }));
+      if (!s) sessions.set(id, (s = { runs: 0, pending: null }));
       ws.send(JSON.stringify({ t: "session", session_id: id }));
       wsRun(ws, startRun(s, m.prompt));
     },
