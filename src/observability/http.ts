@@ -1,4 +1,4 @@
-import { Elysia, type ErrorHandler, type PreHandler } from "elysia";
+import { Elysia } from "elysia";
 import type { BondMetrics } from "../server/metrics.ts";
 import type { Logger } from "../server/logging.ts";
 import { SESSION_ID_PATTERN } from "../sessions/session.ts";
@@ -32,7 +32,10 @@ const UNMATCHED = "unmatched";
  * One log line and one metric sample per HTTP request, and an `X-Request-Id`
  * on every response. Elysia does not run after-response hooks for a response
  * an onRequest hook answered early, nor tell them the status an onError hook
- * answered with, so those two hooks are wrapped (`early`, `errors`) to report it.
+ * answered with, so those two hooks pass their answer through `early` / `errored`.
+ *
+ * Hooks here and in app.ts destructure their context: Elysia parses headers, query and
+ * cookies for EVERY request once any hook hands the whole context to a function.
  */
 export class HttpObserver {
   private readonly states = new WeakMap<Request, RequestState>();
@@ -54,8 +57,8 @@ export class HttpObserver {
         this.states.set(request, { id, start: performance.now(), sessionId: null, errorStatus: null });
         set.headers[REQUEST_ID_HEADER] = id;
       })
-      .onAfterResponse({ as: "global" }, (ctx) => {
-        this.afterResponse(ctx);
+      .onAfterResponse({ as: "global" }, ({ request, route, params, set, responseValue, code }: AfterResponseContext) => {
+        this.afterResponse({ request, route, params, set, responseValue, code });
       });
   }
 
@@ -74,21 +77,17 @@ export class HttpObserver {
     if (state) state.sessionId = sessionId;
   }
 
-  /** Wraps an onRequest hook that may answer early, so that answer is still logged and counted. */
-  early(hook: PreHandler): PreHandler {
-    const report = (request: Request, result: unknown): void => {
-      if (result instanceof Response) this.finish(request, result.status, null, null);
-    };
-    return wrapHook(hook, report);
+  /** An onRequest hook's answer (a Response: it answered early), logged and counted since no after-response hook will. */
+  early<T>(request: Request, answer: T): T {
+    if (answer instanceof Response) this.finish(request, answer.status, null, null);
+    return answer;
   }
 
-  /** Wraps an onError hook, so the after-response log sees the status it answered with. */
-  errors(hook: ErrorHandler): ErrorHandler {
-    const note = (request: Request, result: unknown): void => {
-      const state = this.states.get(request);
-      if (state && result instanceof Response) state.errorStatus = result.status;
-    };
-    return wrapHook(hook, note);
+  /** An onError hook's answer, noted so the after-response log sees its status. */
+  errored<T>(request: Request, answer: T): T {
+    const state = this.states.get(request);
+    if (state && answer instanceof Response) state.errorStatus = answer.status;
+    return answer;
   }
 
   private afterResponse(ctx: AfterResponseContext): void {
@@ -134,24 +133,4 @@ function sessionParam(params: unknown): string | null {
   if (typeof params !== "object" || params === null) return null;
   const id = (params as Record<string, unknown>).session_id;
   return typeof id === "string" && SESSION_ID_PATTERN.test(id) ? id : null;
-}
-
-/**
- * Calls `after(request, result)` once the hook has answered. Elysia decides from
- * the function itself whether a hook is async, so an async hook gets an async wrapper.
- */
-function wrapHook<C extends { request: Request }, R>(hook: (ctx: C) => R, after: (request: Request, result: unknown) => void): (ctx: C) => R {
-  if (hook.constructor.name === "AsyncFunction") {
-    const wrapped = async (ctx: C) => {
-      const result = await hook(ctx);
-      after(ctx.request, result);
-      return result;
-    };
-    return wrapped as (ctx: C) => R;
-  }
-  return (ctx: C) => {
-    const result = hook(ctx);
-    after(ctx.request, result);
-    return result;
-  };
 }

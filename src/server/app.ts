@@ -70,35 +70,40 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
         maxAge: 600,
       }),
     )
-    .onRequest(runtime.http.early(({ request, server }) => {
+    .onRequest(({ request, server }) => {
       const declared = Number(request.headers.get("content-length") ?? 0);
       if (declared > cfg.max_body_bytes) {
-        return jsonError(413, `Request body is larger than the limit of ${cfg.max_body_bytes} bytes.`);
+        return runtime.http.early(request, jsonError(413, `Request body is larger than the limit of ${cfg.max_body_bytes} bytes.`));
       }
       // Routes identify the caller again (defence in depth); this is the gate.
       if (runtime.access.authOn && request.method !== "OPTIONS" && !isPublic(new URL(request.url).pathname)) {
-        if (!runtime.access.identify(request, server?.requestIP(request)?.address)) return unauthorized();
+        if (!runtime.access.identify(request, server?.requestIP(request)?.address)) return runtime.http.early(request, unauthorized());
       }
-    }))
-    .onError(runtime.http.errors(({ code, error, request }) => {
+    })
+    .onError(({ code, error, request }) => {
+      let answer: Response;
       switch (code) {
         case "PARSE":
-          return jsonError(400, "The request body is not valid JSON.");
+          answer = jsonError(400, "The request body is not valid JSON.");
+          break;
         case "VALIDATION": {
           const first = error.valueError;
           const where = first?.path ? first.path.replace(/^\//, "") : "body";
-          return jsonError(400, `Invalid request: ${where}: ${first?.message ?? "does not match the schema"}`);
+          answer = jsonError(400, `Invalid request: ${where}: ${first?.message ?? "does not match the schema"}`);
+          break;
         }
         case "NOT_FOUND":
-          return jsonError(404, "Not found");
+          answer = jsonError(404, "Not found");
+          break;
         default:
           runtime.log.error("request_failed", {
             request_id: runtime.http.requestId(request),
             error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
           });
-          return jsonError(500, "Internal server error");
+          answer = jsonError(500, "Internal server error");
       }
-    }))
+      return runtime.http.errored(request, answer);
+    })
     .use(healthRoutes(runtime))
     .use(askRoutes(runtime))
     .use(streamRoutes(runtime))

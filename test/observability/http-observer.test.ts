@@ -13,11 +13,11 @@ function appWith(asyncHooks: boolean) {
   const deny = (request: Request) => (new URL(request.url).pathname === "/private" ? new Response("no", { status: 401 }) : undefined);
   const app = new Elysia()
     .use(http.plugin())
-    .onRequest(asyncHooks ? http.early(async ({ request }) => deny(request)) : http.early(({ request }) => deny(request)))
+    .onRequest(asyncHooks ? async ({ request }) => http.early(request, deny(request)) : ({ request }) => http.early(request, deny(request)))
     .onError(
       asyncHooks
-        ? http.errors(async ({ code }) => (code === "NOT_FOUND" ? new Response("nf", { status: 404 }) : new Response("err", { status: 503 })))
-        : http.errors(({ code }) => (code === "NOT_FOUND" ? new Response("nf", { status: 404 }) : new Response("err", { status: 503 }))),
+        ? async ({ code, request }) => http.errored(request, code === "NOT_FOUND" ? new Response("nf", { status: 404 }) : new Response("err", { status: 503 }))
+        : ({ code, request }) => http.errored(request, code === "NOT_FOUND" ? new Response("nf", { status: 404 }) : new Response("err", { status: 503 })),
     )
     .get("/private", () => "never")
     .get("/item/:id", ({ params }) => new Response(params.id, { status: 203 }))
