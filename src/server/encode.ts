@@ -1,5 +1,5 @@
 import type { AgentEvent } from "../agent/events.ts";
-import type { LoggedEvent } from "../sessions/run-log.ts";
+import type { RunLog, SseChunk } from "../sessions/run-log.ts";
 
 const utf8 = new TextEncoder();
 const q = JSON.stringify;
@@ -63,30 +63,33 @@ function usageJson(e: Extract<AgentEvent, { type: "usage" }>, prefix: string): s
   return `{${prefix}"prompt_tokens":${e.prompt_tokens},"completion_tokens":${e.completion_tokens},"total_tokens":${e.total_tokens},"total_cost":${cost},"model":${q(e.model)}}`;
 }
 
-/** The SSE frame of a logged event, made once and shared by every subscriber. */
-export function sseText(logged: LoggedEvent): string {
-  return (logged.sseText ??= `id: ${logged.id}\nevent: ${logged.event.type}\ndata: ${ssePayload(logged.event)}\n\n`);
-}
-
-/** SSE bytes of a logged event, encoded once and shared by every subscriber. */
-export function sseBytes(logged: LoggedEvent): Uint8Array {
-  return (logged.sse ??= utf8.encode(sseText(logged)));
+/** The SSE frame of the log's event `i`. */
+function sseFrame(log: RunLog, i: number): string {
+  const e = log.events[i]!;
+  return `id: ${log.run}:${i + 1}\nevent: ${e.type}\ndata: ${ssePayload(e)}\n\n`;
 }
 
 /**
- * The frames of `events[from..to)` as one chunk: one encode and one socket write for a
- * batch (a lone event reuses its shared bytes, which fan-out to many subscribers needs).
+ * The SSE bytes of the log's events from `from` on, about `budget` characters at most (at
+ * least one event): one encode and one socket write for a batch. Subscribers woken together
+ * ask for the same start, so the chunk made for the first is shared by the others.
  */
-export function sseChunk(events: readonly LoggedEvent[], from: number, to: number): Uint8Array {
-  if (to - from === 1) return sseBytes(events[from]!);
+export function sseChunkFrom(log: RunLog, from: number, budget: number): SseChunk {
+  const shared = log.sseShared;
+  if (shared !== null && shared.from === from) return shared;
+  const end = log.events.length;
+  let to = from;
   let text = "";
-  for (let i = from; i < to; i++) text += sseText(events[i]!);
-  return utf8.encode(text);
+  while (to < end && text.length < budget) text += sseFrame(log, to++);
+  const chunk: SseChunk = { from, to, bytes: utf8.encode(text) };
+  log.sseShared = chunk;
+  return chunk;
 }
 
-/** WebSocket text of a logged event, encoded once and shared by every subscriber. */
-export function wsText(logged: LoggedEvent): string {
-  return (logged.ws ??= wsFrame(logged.event, logged.id));
+/** The WebSocket frame of the log's event `i`, made once and shared by every subscriber. */
+export function wsFrameAt(log: RunLog, i: number): string {
+  const frames = (log.wsFrames ??= []);
+  return (frames[i] ??= wsFrame(log.events[i]!, log.eventId(i)));
 }
 
 export const SSE_RETRY = utf8.encode("retry: 1000\n\n");

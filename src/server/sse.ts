@@ -1,5 +1,5 @@
 import type { Run } from "../sessions/run.ts";
-import { SSE_PING, SSE_RETRY, sseChunk, sseText } from "./encode.ts";
+import { SSE_PING, SSE_RETRY, sseChunkFrom } from "./encode.ts";
 import type { BondRuntime } from "./runtime.ts";
 
 export const SSE_HEADERS: Record<string, string> = {
@@ -66,15 +66,12 @@ export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number,
     async pull(controller) {
       handedAt = 0;
       while (!closed) {
-        const events = log.events;
-        const end = events.length;
-        if (cursor < end) {
+        if (cursor < log.length) {
           // One chunk of at most about PULL_BUDGET_BYTES (counted in characters: cheap, close enough).
-          const from = cursor;
-          let budget = PULL_BUDGET_BYTES;
-          while (cursor < end && budget > 0) budget -= sseText(events[cursor++]!).length;
-          controller.enqueue(sseChunk(events, from, cursor));
-          if (log.isEnded && cursor === events.length) finish(controller);
+          const chunk = sseChunkFrom(log, cursor, PULL_BUDGET_BYTES);
+          cursor = chunk.to;
+          controller.enqueue(chunk.bytes);
+          if (log.isEnded && cursor === log.length) finish(controller);
           else handedAt = Date.now();
           return;
         }

@@ -1,5 +1,5 @@
 import type { Run } from "../sessions/run.ts";
-import { wsText } from "./encode.ts";
+import { wsFrameAt } from "./encode.ts";
 
 /** The part of a Bun ServerWebSocket a subscription needs. */
 export interface FrameSink {
@@ -50,7 +50,7 @@ export class WsSubscription {
   /** Sends what the log has past the cursor, as far as the socket takes it; called on growth and on drain. */
   flush(): void {
     if (this.stopped) return;
-    const backlog = this.run.log.events.length - this.cursor;
+    const backlog = this.run.log.length - this.cursor;
     if (backlog > 1 && this.sink.cork) this.sink.cork(this.sendBound);
     else this.send();
   }
@@ -59,10 +59,9 @@ export class WsSubscription {
 
   private send(): void {
     const log = this.run.log;
-    const events = log.events;
-    while (this.cursor < events.length) {
+    while (this.cursor < log.length) {
       if (!this.hasRoom()) return; // resumed by the socket's drain, or closed when the grace runs out
-      const status = this.sink.send(wsText(events[this.cursor]!));
+      const status = this.sink.send(wsFrameAt(log, this.cursor));
       if (status === 0) return this.stop(); // dropped: the socket is closing
       this.cursor++;
     }

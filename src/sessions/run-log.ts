@@ -1,12 +1,10 @@
 import { isTerminal, type AgentEvent } from "../agent/events.ts";
 
-/** One logged event with its id; each transport's encoding is made once and shared by every subscriber. */
-export interface LoggedEvent {
-  readonly id: string;
-  readonly event: AgentEvent;
-  sse: Uint8Array | null;
-  sseText: string | null;
-  ws: string | null;
+/** SSE bytes of the log's events [from, to), made for one subscriber and reused by any other that asks for the same start. */
+export interface SseChunk {
+  readonly from: number;
+  readonly to: number;
+  readonly bytes: Uint8Array;
 }
 
 /**
@@ -51,7 +49,14 @@ const CLOSING_EVENTS = 3;
  * reader from ever slowing the agent.
  */
 export class RunLog {
-  readonly events: LoggedEvent[] = [];
+  /**
+   * The events, in order; event i has the id `<run>:<i+1>`. Nothing else is kept per event:
+   * a log lives as long as its session, and objects kept per event cost every garbage collection.
+   */
+  readonly events: AgentEvent[] = [];
+  /** Encodings shared between subscribers, made and read by the server's encoders (src/server/encode.ts). */
+  sseShared: SseChunk | null = null;
+  wsFrames: string[] | null = null;
   private ended = false;
   private waiters: Array<() => void> = [];
   private bytes = 0;
@@ -82,6 +87,22 @@ export class RunLog {
     return this.events.length;
   }
 
+  /** The id of event `index` (API.md §1: `<run>:<seq>`, seq from 1). */
+  eventId(index: number): string {
+    return `${this.run}:${index + 1}`;
+  }
+
+  /** The id of the last event logged, or null when none is. */
+  get lastEventId(): string | null {
+    return this.events.length > 0 ? this.eventId(this.events.length - 1) : null;
+  }
+
+  /** Drops the shared encodings (nobody is reading): a replay makes them again. */
+  releaseEncodings(): void {
+    this.sseShared = null;
+    this.wsFrames = null;
+  }
+
   /** True once the terminal event is in the log. */
   get isEnded(): boolean {
     return this.ended;
@@ -104,7 +125,7 @@ export class RunLog {
       if (event.type === "block_start") this.blockOpen = true;
       else if (event.type === "block_end") this.blockOpen = false;
     }
-    this.events.push({ id: `${this.run}:${this.events.length + 1}`, event, sse: null, sseText: null, ws: null });
+    this.events.push(event);
     if (this.waiters.length > 0) {
       // The first event of a burst goes out at once (time to first token); the rest of the burst is
       // handed over together on the next turn — except the end of the run, which goes out at once.

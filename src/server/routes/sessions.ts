@@ -20,7 +20,7 @@ export function describeSession(session: Session, timeoutMs: number): Record<str
     runs: session.runCount,
     history: session.history,
     usage: session.usage,
-    last_event_id: run && run.log.length > 0 ? run.log.events[run.log.length - 1]!.id : null,
+    last_event_id: run?.log.lastEventId ?? null,
   };
 }
 
