@@ -65,7 +65,8 @@ async function start(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-// No top-level await: `bun build --compile --bytecode` emits CommonJS.
+// No top-level await: `bun build --compile --bytecode` emits CommonJS unless told otherwise (`npm run build`
+// asks for ESM, whose code splitting leaves the OpenAI SDK and other on-demand modules out of start-up).
 start().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
