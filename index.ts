@@ -44,7 +44,9 @@ async function start(): Promise<void> {
     process.exit(1);
   }
   const url = app.server?.url;
-  process.stdout.write(`Bond listening on ${url} (model ${agent.model.name}, agent ${agent.name})\n`);
+  // console.log, not process.stdout.write: the first use of process.stdout builds a Node stream
+  // (~5 ms) before the first request could be answered. "%s" keeps the text free of format codes.
+  console.log("%s", `Bond listening on ${url} (model ${agent.model.name}, agent ${agent.name})`);
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -63,7 +65,8 @@ async function start(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-// No top-level await: `bun build --compile --bytecode` emits CommonJS.
+// No top-level await: `bun build --compile --bytecode` emits CommonJS unless told otherwise (`npm run build`
+// asks for ESM, whose code splitting leaves the OpenAI SDK and other on-demand modules out of start-up).
 start().catch((err: unknown) => {
   console.error(err);
   process.exit(1);

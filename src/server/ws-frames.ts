@@ -1,5 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 
 /** Every client → server frame (API.md §3), checked before it is trusted. */
 const ClientFrame = Type.Object(
@@ -15,7 +15,9 @@ const ClientFrame = Type.Object(
 );
 export type ClientFrame = Static<typeof ClientFrame>;
 
-const check = TypeCompiler.Compile(ClientFrame);
+// Compiled on the first frame, not at module load: compiling costs ~2 ms of every start.
+let compiled: TypeCheck<typeof ClientFrame> | null = null;
+const frameCheck = (): TypeCheck<typeof ClientFrame> => (compiled ??= TypeCompiler.Compile(ClientFrame));
 
 export type WsErrorCode = "bad_request" | "busy" | "not_found" | "nothing_to_cancel" | "rate_limited" | "unavailable";
 
@@ -32,6 +34,7 @@ export function parseClientFrame(message: unknown): { ok: true; frame: ClientFra
   if (typeof message !== "object" || message === null || Array.isArray(message)) {
     return { ok: false, error: "Frames must be JSON objects." };
   }
+  const check = frameCheck();
   if (!check.Check(message)) {
     const first = check.Errors(message).First();
     return { ok: false, error: `Invalid frame: ${first ? `${first.path || "/"}: ${first.message}` : "wrong shape"}` };

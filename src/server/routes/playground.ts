@@ -4,7 +4,19 @@
  * Off with `playground: false` (BOND_PLAYGROUND / --playground), and then `/` is the API's JSON 404.
  */
 import { Elysia, NotFoundError } from "elysia";
-import { ASSET_PATHS, ASSET_VERSION, buildAssets, type Asset, type PlaygroundAssets } from "../../web/assets.ts";
+import type { Asset, PlaygroundAssets } from "../../web/assets.ts";
+
+type AssetsModule = typeof import("../../web/assets.ts");
+let assetsModule: AssetsModule | null = null;
+
+/**
+ * The playground's sources and their version hash, loaded on first use: evaluating them at start-up
+ * cost ~1 ms of every start. `require` (not `import()`): the public-path check must stay synchronous.
+ */
+function web(): AssetsModule {
+  assetsModule ??= require("../../web/assets.ts") as AssetsModule;
+  return assetsModule;
+}
 
 /** Scripts, styles and connections (fetch, EventSource, WebSocket) only from this origin; no inline code. */
 export const PLAYGROUND_CSP = [
@@ -54,23 +66,28 @@ function serve(asset: Asset, request: Request, headers: Readonly<Record<string, 
 }
 
 export class Playground {
-  /** Exact paths the playground answers, all public (never a prefix: TRAPS #18). */
-  readonly publicPaths: ReadonlySet<string> = new Set(["/", ...ASSET_PATHS]);
+  private paths: ReadonlySet<string> | null = null;
   private built: PlaygroundAssets | null = null;
+
+  /** Exact paths the playground answers, all public (never a prefix: TRAPS #18). */
+  get publicPaths(): ReadonlySet<string> {
+    this.paths ??= new Set(["/", ...web().ASSET_PATHS]);
+    return this.paths;
+  }
 
   /** Transpiled on first request, not at start-up: the server starts as fast without it. */
   private get assets(): PlaygroundAssets {
-    this.built ??= buildAssets();
+    this.built ??= web().buildAssets();
     return this.built;
   }
 
   routes() {
     // The files share one wildcard route: a route per file cost ~2 ms of every start (Elysia builds
-    // each one). Only exact asset paths are public (publicPaths); any other path under it is the
-    // API's 404, as it was without a route.
+    // each one). It covers every version (naming the current one would load the sources at start);
+    // only exact asset paths are public (publicPaths); any other path under it is the API's 404.
     return new Elysia({ name: "bond-playground" })
       .get("/", ({ request }) => serve(this.assets.page, request, PAGE_HEADERS))
-      .get(`/playground/${ASSET_VERSION}/*`, ({ request, path }) => {
+      .get("/playground/*", ({ request, path }) => {
         const asset = this.assets.files.get(path);
         if (!asset) throw new NotFoundError();
         return serve(asset, request, ASSET_HEADERS);
