@@ -17,6 +17,7 @@ export class RunQuota {
 
   /** Counts `run` against `caller` until it finishes. */
   hold(caller: string, run: Run): void {
+    if (this.max === 0) return; // no limit: nothing to count (saves a promise reaction per run)
     this.running.set(caller, (this.running.get(caller) ?? 0) + 1);
     void run.finished.then(() => {
       const left = (this.running.get(caller) ?? 1) - 1;

@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import { SESSION_ID_PATTERN, type Session } from "../../sessions/session.ts";
 import type { Principal } from "../access.ts";
-import { jsonError, jsonResponse, unauthorized } from "../http-error.ts";
+import { JSON_CONTENT_TYPE, jsonError, unauthorized } from "../http-error.ts";
 import type { BondRuntime } from "../runtime.ts";
 import { ROUTE_DOCS } from "../route-docs.ts";
 
@@ -44,7 +44,7 @@ export const BAD_SESSION_ID = "session_id must match ^[A-Za-z0-9._:-]{1,128}$";
 export function askRoutes(runtime: BondRuntime) {
   return new Elysia({ name: "bond-ask" }).post(
     "/ask",
-    ({ body, request, server }) => {
+    ({ body, request, server, set }) => {
       const who: Principal | null = runtime.access.identify(request, server?.requestIP(request)?.address);
       if (!who || who.scope !== null) return unauthorized(); // a stream token is no key
       if (runtime.shuttingDown) {
@@ -71,7 +71,10 @@ export function askRoutes(runtime: BondRuntime) {
       const started = runtime.sessions.start(session, prompt.prompt);
       if (!started.ok) return jsonError(409, "A run is already in progress in this session.");
       runtime.runQuota.hold(who.caller, started.run);
-      return jsonResponse(200, { session_id: session.id, stream_url: streamUrl(runtime, session.id, who.owner) });
+      // A plain object: Elysia makes the Response once with the hooks' headers (returning a Response of
+      // our own makes it copy that Response to add them).
+      set.headers["content-type"] = JSON_CONTENT_TYPE;
+      return { session_id: session.id, stream_url: streamUrl(runtime, session.id, who.owner) };
     },
     { body: AskBody, detail: ROUTE_DOCS.ask },
   );
