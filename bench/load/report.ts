@@ -6,6 +6,7 @@
 import type { Step } from "./plan.ts";
 import { median } from "./stats.ts";
 import type { ScenarioResult } from "./types.ts";
+import { WARMUP_RUNS as TTFE_WARMUP_RUNS } from "./ttfe.ts";
 
 export type Role = "baseline" | "candidate";
 
@@ -201,7 +202,7 @@ function describeStep(s: Step): string {
     case "ws":
       return `${s.count} client(s), one WebSocket each, prompts back to back, N=${s.n}, D=0; ${s.warmupMs} ms warm-up, ${s.durationMs} ms window.`;
     case "ttfe":
-      return `${s.count} sequential runs (after 20 unmeasured), new session each, N=${s.n}, D=0: POST /ask sent → first \`text\` received.`;
+      return `${s.count} sequential runs (after ${TTFE_WARMUP_RUNS} unmeasured), new session each, N=${s.n}, D=0: POST /ask sent → first \`text\` received; lean keep-alive HTTP/1.1 client (bench/load/http1.ts), not fetch.`;
     case "fanout":
       return `${s.count} streams started together, N=${s.n}, D=${s.delayMs} ms; lateness of delta k = arrival − (arrival of delta 0 + k·D).`;
     case "idle":

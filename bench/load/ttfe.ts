@@ -1,10 +1,15 @@
-/** Time to first event: ask → first `text` over SSE, sequential runs, new session each. */
+/**
+ * Time to first event: ask → first `text` over SSE, sequential runs, new
+ * session each, on the lean HTTP/1.1 client (keep-alive: after the first run
+ * no connection is opened). fetch's own per-request machinery cost about as
+ * much as the baseline server's work and added its own tail.
+ */
 import { ErrorTally } from "./check.ts";
-import { sseRun } from "./sse-client.ts";
+import { sseRunner } from "./sse-runner.ts";
 import { percentile } from "./stats.ts";
 import type { ScenarioResult, ScenarioSpec } from "./types.ts";
 
-const WARMUP_RUNS = 20;
+export const WARMUP_RUNS = 20;
 const RUN_TIMEOUT_MS = 10_000;
 const DEADLINE_MS = 120_000;
 
@@ -13,12 +18,14 @@ export async function ttfe(spec: ScenarioSpec): Promise<ScenarioResult> {
   const firsts: number[] = [];
   const deadline = performance.now() + DEADLINE_MS;
   let runs = 0;
+  const client = sseRunner(spec.base, "lean");
   for (let i = 0; i < WARMUP_RUNS + spec.count && performance.now() < deadline; i++) {
-    const r = await sseRun({ base: spec.base, n: spec.n, prompt: "first event", timeoutMs: RUN_TIMEOUT_MS });
+    const r = await client.run({ n: spec.n, prompt: "first event", timeoutMs: RUN_TIMEOUT_MS });
     runs++;
     if (r.problem) errors.add(r.problem);
     else if (i >= WARMUP_RUNS) firsts.push(r.firstTextAt - r.askAt);
   }
+  client.close();
   return {
     kind: "ttfe",
     metrics: { ttfe_p50_ms: percentile(firsts, 50), ttfe_p99_ms: percentile(firsts, 99) },
