@@ -53,7 +53,7 @@ export function targets(steps: Step[]): Target[] {
 const SHOWN: Record<Step["kind"], string[]> = {
   sse: ["events_per_s", "events_per_cpu_s", "latency_p50_ms", "latency_p99_ms", "server_cpu_pct"],
   ws: ["events_per_s", "events_per_cpu_s", "latency_p50_ms", "latency_p99_ms", "server_cpu_pct"],
-  ttfe: ["ttfe_p50_ms", "ttfe_p99_ms"],
+  ttfe: ["ttfe_p50_ms", "ttfe_p99_ms", "ttfe_p99_undisturbed_ms", "disturbed_runs_pct"],
   fanout: ["lateness_p50_ms", "lateness_p99_ms", "ttfe_p50_ms", "ttfe_p99_ms"],
   idle: ["held", "rss_per_stream_kib", "server_cpu_pct", "server_rss_mib", "ramp_ms"],
   coldstart: ["coldstart_p50_ms", "coldstart_min_ms"],
@@ -127,6 +127,8 @@ const UNITS: Record<string, string> = {
   server_cpu_pct: "server CPU %",
   ttfe_p50_ms: "first event p50 (ms)",
   ttfe_p99_ms: "first event p99 (ms)",
+  ttfe_p99_undisturbed_ms: "first event p99, runs not delayed by the scheduler (ms, diagnosis)",
+  disturbed_runs_pct: "runs where a main thread waited ≥ 0.1 ms for its core (%)",
   lateness_p50_ms: "lateness p50 (ms)",
   lateness_p99_ms: "lateness p99 (ms)",
   held: "streams held (worst run)",
