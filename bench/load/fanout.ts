@@ -6,7 +6,8 @@
  * Time to first event is ask → delta 0.
  */
 import { ErrorTally } from "./check.ts";
-import { type SseRunResult, sseRun } from "./sse-client.ts";
+import type { SseRunResult } from "./sse-client.ts";
+import { sseRunner } from "./sse-runner.ts";
 import { percentile } from "./stats.ts";
 import type { ScenarioResult, ScenarioSpec } from "./types.ts";
 
@@ -14,16 +15,18 @@ const WARMUP_STREAMS = 20;
 
 export async function fanout(spec: ScenarioSpec): Promise<ScenarioResult> {
   const timeoutMs = 30_000 + spec.n * spec.delayMs * 2;
+  const client = sseRunner(spec.base, "fetch");
   const start = (count: number) =>
     Promise.all(
       Array.from({ length: count }, async () => {
         const textTimes: number[] = [];
-        const r = await sseRun({ base: spec.base, n: spec.n, prompt: "fan out", timeoutMs, textTimes });
+        const r = await client.run({ n: spec.n, prompt: "fan out", timeoutMs, textTimes });
         return { r, textTimes };
       }),
     );
   await start(WARMUP_STREAMS); // unmeasured: warms the server's code paths
   const all: { r: SseRunResult; textTimes: number[] }[] = await start(spec.count);
+  client.close();
   const errors = new ErrorTally();
   const lateness: number[] = [];
   const firsts: number[] = [];

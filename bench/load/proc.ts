@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+
 /** Reads a process's CPU time and resident memory from /proc (Linux only). */
 
 /** Clock ticks per second for /proc/<pid>/stat times; 100 on every mainstream Linux. */
@@ -71,5 +73,19 @@ export class CoreMeter {
     const t1 = await coreTicks(this.core);
     const total = t1.total - this.t0.total;
     return total > 0 ? ((t1.busy - this.t0.busy) / total) * 100 : Number.NaN;
+  }
+}
+
+/**
+ * Milliseconds the main thread of `pid` has spent runnable but waiting for a
+ * CPU (run-queue wait, field 2 of /proc/<pid>/schedstat), or NaN when
+ * unreadable. Synchronous and cheap (~10 µs) so it can bracket single runs.
+ */
+export function runQueueWaitMs(pid: number | "self"): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/schedstat`, "utf8");
+    return Number(s.split(" ")[1]) / 1e6;
+  } catch {
+    return Number.NaN;
   }
 }

@@ -6,6 +6,7 @@
 import type { Step } from "./plan.ts";
 import { median } from "./stats.ts";
 import type { ScenarioResult } from "./types.ts";
+import { WARMUP_RUNS as TTFE_WARMUP_RUNS } from "./ttfe.ts";
 
 export type Role = "baseline" | "candidate";
 
@@ -52,7 +53,7 @@ export function targets(steps: Step[]): Target[] {
 const SHOWN: Record<Step["kind"], string[]> = {
   sse: ["events_per_s", "events_per_cpu_s", "latency_p50_ms", "latency_p99_ms", "server_cpu_pct"],
   ws: ["events_per_s", "events_per_cpu_s", "latency_p50_ms", "latency_p99_ms", "server_cpu_pct"],
-  ttfe: ["ttfe_p50_ms", "ttfe_p99_ms"],
+  ttfe: ["ttfe_p50_ms", "ttfe_p99_ms", "ttfe_p99_undisturbed_ms", "disturbed_runs_pct"],
   fanout: ["lateness_p50_ms", "lateness_p99_ms", "ttfe_p50_ms", "ttfe_p99_ms"],
   idle: ["held", "rss_per_stream_kib", "server_cpu_pct", "server_rss_mib", "ramp_ms"],
   coldstart: ["coldstart_p50_ms", "coldstart_min_ms"],
@@ -126,6 +127,8 @@ const UNITS: Record<string, string> = {
   server_cpu_pct: "server CPU %",
   ttfe_p50_ms: "first event p50 (ms)",
   ttfe_p99_ms: "first event p99 (ms)",
+  ttfe_p99_undisturbed_ms: "first event p99, runs not delayed by the scheduler (ms, diagnosis)",
+  disturbed_runs_pct: "runs where a main thread waited ≥ 0.1 ms for its core (%)",
   lateness_p50_ms: "lateness p50 (ms)",
   lateness_p99_ms: "lateness p99 (ms)",
   held: "streams held (worst run)",
@@ -201,7 +204,7 @@ function describeStep(s: Step): string {
     case "ws":
       return `${s.count} client(s), one WebSocket each, prompts back to back, N=${s.n}, D=0; ${s.warmupMs} ms warm-up, ${s.durationMs} ms window.`;
     case "ttfe":
-      return `${s.count} sequential runs (after 20 unmeasured), new session each, N=${s.n}, D=0: POST /ask sent → first \`text\` received.`;
+      return `${s.count} sequential runs (after ${TTFE_WARMUP_RUNS} unmeasured), new session each, N=${s.n}, D=0: POST /ask sent → first \`text\` received; lean keep-alive HTTP/1.1 client (bench/load/http1.ts), not fetch.`;
     case "fanout":
       return `${s.count} streams started together, N=${s.n}, D=${s.delayMs} ms; lateness of delta k = arrival − (arrival of delta 0 + k·D).`;
     case "idle":

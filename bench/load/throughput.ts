@@ -6,7 +6,8 @@
  */
 import { ErrorTally } from "./check.ts";
 import { CoreMeter, CpuMeter } from "./proc.ts";
-import { type Counter, sseRun } from "./sse-client.ts";
+import type { Counter } from "./sse-client.ts";
+import { sseRunner } from "./sse-runner.ts";
 import { percentile } from "./stats.ts";
 import type { ScenarioResult, ScenarioSpec } from "./types.ts";
 import { WsClient } from "./ws-client.ts";
@@ -46,10 +47,12 @@ export async function throughput(spec: ScenarioSpec): Promise<ScenarioResult> {
     else if (askAt >= winStart && endAt <= winEnd) latencies.push(endAt - askAt);
   };
 
+  // fetch by default; BENCH_SSE_CLIENT=lean measures the lean client (the lead decides which one counts).
+  const sse = sseRunner(spec.base, "fetch");
   const sseClient = async (): Promise<void> => {
     let sessionId: string | null = null;
     for (let i = 0; i < MAX_RUNS_PER_CLIENT && performance.now() < winEnd; i++) {
-      const r = await sseRun({ base: spec.base, n: spec.n, prompt: "bench run", sessionId, timeoutMs: RUN_TIMEOUT_MS, counter });
+      const r = await sse.run({ n: spec.n, prompt: "bench run", sessionId, timeoutMs: RUN_TIMEOUT_MS, counter });
       record(r.problem, r.askAt, r.endAt);
       // Keep one session per client (multi-turn), as the WS clients do; start over after a failure.
       sessionId = r.problem ? null : r.sessionId;
@@ -81,6 +84,7 @@ export async function throughput(spec: ScenarioSpec): Promise<ScenarioResult> {
 
   const one = spec.kind === "ws" ? wsClient : sseClient;
   await Promise.all([edges, ...Array.from({ length: spec.count }, one)]);
+  sse.close();
   const windowS = spec.durationMs / 1000;
   return {
     kind: spec.kind,
