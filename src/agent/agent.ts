@@ -121,8 +121,8 @@ export class BondAgent {
                 if (start.end) emit(start.end);
                 emit(start.begin);
               }
-              if (chunk.type === "text") turn.text += chunk.content;
-              else turn.thinking += chunk.content;
+              if (chunk.type === "text") turn.textParts.push(chunk.content);
+              else turn.thinkingParts.push(chunk.content);
               turn.deltas++;
               emit({ type: chunk.type, content: chunk.content });
               break;
@@ -266,8 +266,26 @@ interface PendingCall {
 
 /** What one model round produced. */
 class TurnState {
-  text = "";
-  thinking = "";
+  /**
+   * The round's deltas, joined once at its end: `+=` per delta would build a rope of one
+   * GC cell per delta, all alive until the round ends.
+   */
+  readonly textParts: string[] = [];
+  readonly thinkingParts: string[] = [];
+  private joined: { text: string; thinking: string } | null = null;
+
+  get text(): string {
+    return (this.joined ??= this.join()).text;
+  }
+
+  get thinking(): string {
+    return (this.joined ??= this.join()).thinking;
+  }
+
+  private join(): { text: string; thinking: string } {
+    return { text: this.textParts.join(""), thinking: this.thinkingParts.join("") };
+  }
+
   /** Deltas streamed this round, and whether the model reported the round's usage. */
   deltas = 0;
   usageReported = false;

@@ -65,7 +65,8 @@ function usageJson(e: Extract<AgentEvent, { type: "usage" }>, prefix: string): s
 
 /** The SSE frame of the log's event `i`. */
 function sseFrame(log: RunLog, i: number): string {
-  const e = log.events[i]!;
+  const e = log.entries[i]!;
+  if (typeof e === "string") return `id: ${log.run}:${i + 1}\nevent: text\ndata: {"content":${q(e)}}\n\n`;
   return `id: ${log.run}:${i + 1}\nevent: ${e.type}\ndata: ${ssePayload(e)}\n\n`;
 }
 
@@ -77,7 +78,7 @@ function sseFrame(log: RunLog, i: number): string {
 export function sseChunkFrom(log: RunLog, from: number, budget: number): SseChunk {
   const shared = log.sseShared;
   if (shared !== null && shared.from === from) return shared;
-  const end = log.events.length;
+  const end = log.length;
   let to = from;
   let text = "";
   while (to < end && text.length < budget) text += sseFrame(log, to++);
@@ -89,7 +90,7 @@ export function sseChunkFrom(log: RunLog, from: number, budget: number): SseChun
 /** The WebSocket frame of the log's event `i`, made once and shared by every subscriber. */
 export function wsFrameAt(log: RunLog, i: number): string {
   const frames = (log.wsFrames ??= []);
-  return (frames[i] ??= wsFrame(log.events[i]!, log.eventId(i)));
+  return (frames[i] ??= wsFrame(log.eventAt(i), log.eventId(i)));
 }
 
 export const SSE_RETRY = utf8.encode("retry: 1000\n\n");

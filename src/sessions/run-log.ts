@@ -1,5 +1,11 @@
 import { isTerminal, type AgentEvent } from "../agent/events.ts";
 
+/**
+ * A logged event. A text delta, most of any log, is kept as its bare content string: a log lives
+ * as long as its session, and every object kept per event costs each garbage collection.
+ */
+export type LogEntry = AgentEvent | string;
+
 /** SSE bytes of the log's events [from, to), made for one subscriber and reused by any other that asks for the same start. */
 export interface SseChunk {
   readonly from: number;
@@ -49,11 +55,8 @@ const CLOSING_EVENTS = 3;
  * reader from ever slowing the agent.
  */
 export class RunLog {
-  /**
-   * The events, in order; event i has the id `<run>:<i+1>`. Nothing else is kept per event:
-   * a log lives as long as its session, and objects kept per event cost every garbage collection.
-   */
-  readonly events: AgentEvent[] = [];
+  /** The events, in order (text deltas as bare strings: see LogEntry); event i has the id `<run>:<i+1>`. */
+  readonly entries: LogEntry[] = [];
   /** Encodings shared between subscribers, made and read by the server's encoders (src/server/encode.ts). */
   sseShared: SseChunk | null = null;
   wsFrames: string[] | null = null;
@@ -84,7 +87,13 @@ export class RunLog {
   }
 
   get length(): number {
-    return this.events.length;
+    return this.entries.length;
+  }
+
+  /** Event `index` as the agent emitted it. */
+  eventAt(index: number): AgentEvent {
+    const entry = this.entries[index]!;
+    return typeof entry === "string" ? { type: "text", content: entry } : entry;
   }
 
   /** The id of event `index` (API.md §1: `<run>:<seq>`, seq from 1). */
@@ -94,7 +103,7 @@ export class RunLog {
 
   /** The id of the last event logged, or null when none is. */
   get lastEventId(): string | null {
-    return this.events.length > 0 ? this.eventId(this.events.length - 1) : null;
+    return this.entries.length > 0 ? this.eventId(this.entries.length - 1) : null;
   }
 
   /** Drops the shared encodings (nobody is reading): a replay makes them again. */
@@ -117,7 +126,7 @@ export class RunLog {
     if (isTerminal(event)) this.ended = true;
     else {
       const size = eventBytes(event);
-      if (!this.over && (this.events.length + CLOSING_EVENTS >= this.limits.maxEvents || this.bytes + size > this.limits.maxBytes)) {
+      if (!this.over && (this.entries.length + CLOSING_EVENTS >= this.limits.maxEvents || this.bytes + size > this.limits.maxBytes)) {
         this.over = true;
       }
       if (this.over && !this.closingEventFits(event)) return false;
@@ -125,7 +134,7 @@ export class RunLog {
       if (event.type === "block_start") this.blockOpen = true;
       else if (event.type === "block_end") this.blockOpen = false;
     }
-    this.events.push(event);
+    this.entries.push(event.type === "text" ? event.content : event);
     if (this.waiters.length > 0) {
       // The first event of a burst goes out at once (time to first token); the rest of the burst is
       // handed over together on the next turn — except the end of the run, which goes out at once.
@@ -157,7 +166,7 @@ export class RunLog {
 
   /** After an overflow only the open block's end and `usage` get in, leaving the last slot to the terminal event. */
   private closingEventFits(event: AgentEvent): boolean {
-    if (this.events.length >= this.limits.maxEvents - 1) return false;
+    if (this.entries.length >= this.limits.maxEvents - 1) return false;
     return event.type === "usage" || (event.type === "block_end" && this.blockOpen);
   }
 
