@@ -101,7 +101,9 @@ export class BondAgent {
     const { signal } = input;
     const user: Message = { role: "user", content: input.prompt };
     const added: Message[] = [user];
-    const messages: Message[] = [...input.history, user];
+    // slice + push, not a spread: a long conversation's history is copied at memcpy speed.
+    const messages: Message[] = input.history.slice();
+    messages.push(user);
     const usage = new UsageCounter();
     const blocks = new BlockTracker();
     let turn: TurnState | null = null;

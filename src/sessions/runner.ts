@@ -12,7 +12,8 @@ const TERMINAL_STATUS: Record<string, Exclude<RunStatus, "running">> = {
 
 /** Drives one run of the agent into the run's log, then applies its outcome to the session. */
 export async function pumpRun(agent: BondAgent, session: Session, run: Run, prompt: string): Promise<void> {
-  const history = session.history.slice();
+  // The agent copies what it sends the model; history only changes once the run is over (below).
+  const history = session.history;
   const signal = run.controller.signal;
   let status: Exclude<RunStatus, "running"> = "error";
   let outcome: RunOutcome | null = null;
