@@ -14,9 +14,10 @@ export interface SseChunk {
 }
 
 /**
- * Subscribers are woken for the first event of a burst at once, then once per event-loop
- * turn: the rest of a burst (a fast model) reaches each socket as one write instead of
- * one write per event, at the cost of at most one turn of latency for those events.
+ * Subscribers are woken once per event-loop turn (setImmediate), not per event: all that a
+ * model produced in one turn (a fast model: a whole run) reaches each socket as one write.
+ * A real model's chunks arrive in turns of their own, so each still goes out in the turn it
+ * came. The end of a run goes out at once.
  */
 const toWake = new Set<RunLog>();
 let wakeScheduled = false;
@@ -25,7 +26,6 @@ function wakeScheduledLogs(): void {
   wakeScheduled = false;
   for (const log of toWake) {
     toWake.delete(log);
-    log.bursting = false;
     log.wakeAll();
   }
 }
@@ -136,25 +136,13 @@ export class RunLog {
     }
     this.entries.push(event.type === "text" ? event.content : event);
     if (this.waiters.length > 0) {
-      // The first event of a burst goes out at once (time to first token); the rest of the burst is
-      // handed over together on the next turn — except the end of the run, which goes out at once.
       if (this.ended) {
         toWake.delete(this);
-        this.bursting = false;
         this.wakeAll();
-      } else {
-        if (!this.bursting) {
-          this.bursting = true;
-          this.wakeAll();
-        }
-        scheduleWake(this);
-      }
+      } else scheduleWake(this);
     }
     return true;
   }
-
-  /** Set while a burst's first event went out and the rest waits for the next turn. */
-  bursting = false;
 
   /** Wakes every waiting subscriber; they then take all that was logged since, in one go. */
   wakeAll(): void {
