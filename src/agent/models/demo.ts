@@ -69,11 +69,15 @@ export class DemoModel implements Model {
   ): AsyncGenerator<ModelChunk> {
     const delay = this.delayMs;
     const n = chunks.length;
-    const pace = delay > 0 ? new Pacer(delay) : null;
-    for (let i = 0; i < n; i++) {
-      if (pace) await pace.next(signal);
-      else if (signal.aborted) throw signal.reason;
-      yield chunks[i]!;
+    const pace = delay > 0 ? new Pacer(delay, signal) : null;
+    try {
+      for (let i = 0; i < n; i++) {
+        if (pace) await pace.next();
+        else if (signal.aborted) throw signal.reason;
+        yield chunks[i]!;
+      }
+    } finally {
+      pace?.dispose();
     }
     const prompt = lastUserPrompt(request.messages);
     yield { type: "usage", prompt_tokens: countWords(prompt), completion_tokens: n, cost: 0 };
@@ -81,7 +85,15 @@ export class DemoModel implements Model {
 
   private async *streamDemo(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelChunk> {
     const plan = planRound(request);
-    const pace = this.delayMs > 0 ? new Pacer(this.delayMs) : null;
+    const pace = this.delayMs > 0 ? new Pacer(this.delayMs, signal) : null;
+    try {
+      yield* this.demoDeltas(plan, request, pace, signal);
+    } finally {
+      pace?.dispose();
+    }
+  }
+
+  private async *demoDeltas(plan: Plan, request: ModelRequest, pace: Pacer | null, signal: AbortSignal): AsyncGenerator<ModelChunk> {
     let deltas = 0;
     for (const content of splitWords(plan.thinking)) {
       await gate(pace, signal);
@@ -108,7 +120,7 @@ export class DemoModel implements Model {
 
 /** Waits for the next delta's slot; with no delay it only checks for abort (awaiting undefined sets no timer). */
 function gate(pace: Pacer | null, signal: AbortSignal): Promise<void> | undefined {
-  if (pace) return pace.next(signal);
+  if (pace) return pace.next();
   if (signal.aborted) throw signal.reason;
   return undefined;
 }
@@ -119,20 +131,69 @@ function gate(pace: Pacer | null, signal: AbortSignal): Promise<void> | undefine
  * consumer's lateness to all later deltas; this way a late delta does not push
  * the rest back, and a delta already due goes out without a timer.
  */
-class Pacer {
+class Pacer implements EventListenerObject {
   private due: number;
+  /** Position in the timeline's heap while a pause is pending; -1 otherwise. */
+  index = -1;
+  private resolve: () => void = noop;
+  private reject: (reason: unknown) => void = noop;
+  private listening = false;
 
-  constructor(private readonly delayMs: number) {
+  constructor(
+    private readonly delayMs: number,
+    private readonly signal: AbortSignal,
+  ) {
     this.due = performance.now();
   }
 
-  next(signal: AbortSignal): Promise<void> | undefined {
+  /** When the next delta is due (performance.now() time). */
+  get dueAt(): number {
+    return this.due;
+  }
+
+  next(): Promise<void> | undefined {
     this.due += this.delayMs;
-    if (this.due > performance.now()) return timeline.wait(this.due, signal);
-    if (signal.aborted) throw signal.reason;
-    return undefined;
+    if (this.signal.aborted) throw this.signal.reason;
+    if (this.due <= performance.now()) return undefined;
+    // One abort listener for the stream's whole life, not one per pause: adding and removing a
+    // listener per delta was a tenth of the server's time with hundreds of paced streams.
+    if (!this.listening) {
+      this.listening = true;
+      this.signal.addEventListener("abort", this, { once: true });
+    }
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      timeline.add(this);
+    });
+  }
+
+  /** Called by the timeline when the pause is over. */
+  wake(): void {
+    const resolve = this.resolve;
+    this.resolve = this.reject = noop;
+    resolve();
+  }
+
+  /** Abort: a pending pause rejects at once with the signal's reason. */
+  handleEvent(): void {
+    this.listening = false;
+    if (this.index < 0) return;
+    timeline.remove(this);
+    const reject = this.reject;
+    this.resolve = this.reject = noop;
+    reject(this.signal.reason);
+  }
+
+  /** The stream is over: forget the listener and any pending pause. */
+  dispose(): void {
+    if (this.listening) this.signal.removeEventListener("abort", this);
+    this.listening = false;
+    timeline.remove(this);
   }
 }
+
+function noop(): void {}
 
 /**
  * Every pending pause of every demo stream shares ONE timer, armed for the earliest due time
@@ -140,24 +201,19 @@ class Pacer {
  * closures: with 5 000 idle streams, every full collection took that much longer.
  */
 class Timeline {
-  private readonly heap: Waiter[] = [];
+  private readonly heap: Pacer[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** The due time the timer is set for (Infinity: none). */
   private armedFor = Number.POSITIVE_INFINITY;
   private readonly onTimer = (): void => this.fire();
 
-  /** Resolves at `due` (performance.now() time), or rejects with the signal's reason the moment it aborts. */
-  wait(due: number, signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const waiter = new Waiter(this, due, resolve, reject, signal);
-      signal.addEventListener("abort", waiter, { once: true });
-      this.push(waiter);
-      this.arm();
-    });
+  /** Queues the pacer's pending pause: `wake` is called at its due time. */
+  add(p: Pacer): void {
+    this.push(p);
+    this.arm();
   }
 
-  remove(w: Waiter): void {
+  remove(w: Pacer): void {
     const i = w.index;
     if (i < 0) return;
     w.index = -1;
@@ -174,23 +230,22 @@ class Timeline {
     this.armedFor = Number.POSITIVE_INFINITY;
     // Within 1 ms counts as due: a timer per pause fired as early as that too (whole milliseconds).
     const now = performance.now() + 1;
-    for (let w = this.heap[0]; w !== undefined && w.due <= now; w = this.heap[0]) {
+    for (let w = this.heap[0]; w !== undefined && w.dueAt <= now; w = this.heap[0]) {
       this.remove(w);
-      w.signal.removeEventListener("abort", w);
-      w.resolve();
+      w.wake();
     }
     this.arm();
   }
 
   private arm(): void {
     const first = this.heap[0];
-    if (first === undefined || first.due >= this.armedFor) return;
+    if (first === undefined || first.dueAt >= this.armedFor) return;
     if (this.timer) clearTimeout(this.timer);
-    this.armedFor = first.due;
-    this.timer = setTimeout(this.onTimer, Math.max(0, first.due - performance.now()));
+    this.armedFor = first.dueAt;
+    this.timer = setTimeout(this.onTimer, Math.max(0, first.dueAt - performance.now()));
   }
 
-  private push(w: Waiter): void {
+  private push(w: Pacer): void {
     w.index = this.heap.length;
     this.heap.push(w);
     this.up(w.index);
@@ -202,7 +257,7 @@ class Timeline {
     while (i > 0) {
       const p = (i - 1) >> 1;
       const parent = heap[p]!;
-      if (parent.due <= w.due) break;
+      if (parent.dueAt <= w.dueAt) break;
       heap[i] = parent;
       parent.index = i;
       i = p;
@@ -218,34 +273,15 @@ class Timeline {
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
-      if (c + 1 < n && heap[c + 1]!.due < heap[c]!.due) c++;
+      if (c + 1 < n && heap[c + 1]!.dueAt < heap[c]!.dueAt) c++;
       const child = heap[c]!;
-      if (child.due >= w.due) break;
+      if (child.dueAt >= w.dueAt) break;
       heap[i] = child;
       child.index = i;
       i = c;
     }
     heap[i] = w;
     w.index = i;
-  }
-}
-
-/** One pending pause; it is its own abort listener (no closure per pause). */
-class Waiter implements EventListenerObject {
-  /** Position in the timeline's heap; -1 once out of it. */
-  index = -1;
-
-  constructor(
-    private readonly timeline: Timeline,
-    readonly due: number,
-    readonly resolve: () => void,
-    private readonly reject: (reason: unknown) => void,
-    readonly signal: AbortSignal,
-  ) {}
-
-  handleEvent(): void {
-    this.timeline.remove(this);
-    this.reject(this.signal.reason);
   }
 }
 
