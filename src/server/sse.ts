@@ -49,7 +49,7 @@ export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number,
   // Bun reports a client that left at once through the request's signal (TRAPS #2).
   request.signal.addEventListener("abort", cleanup, { once: true });
 
-  const stream = new ReadableStream<Uint8Array>({
+  const stream = new ReadableStream<Uint8Array | string>({
     start(controller) {
       controller.enqueue(SSE_RETRY);
       stopBeat = runtime.heartbeat.add(() => {
@@ -70,7 +70,7 @@ export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number,
           // One chunk of at most about PULL_BUDGET_BYTES (counted in characters: cheap, close enough).
           const chunk = sseChunkFrom(log, cursor, PULL_BUDGET_BYTES);
           cursor = chunk.to;
-          controller.enqueue(chunk.bytes);
+          controller.enqueue(chunk.text);
           if (log.isEnded && cursor === log.length) finish(controller);
           else handedAt = Date.now();
           return;
@@ -89,7 +89,7 @@ export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number,
     },
   });
 
-  function finish(controller: ReadableStreamDefaultController<Uint8Array>): void {
+  function finish(controller: ReadableStreamDefaultController<Uint8Array | string>): void {
     cleanup();
     controller.close();
   }

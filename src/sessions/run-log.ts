@@ -6,11 +6,11 @@ import { isTerminal, type AgentEvent } from "../agent/events.ts";
  */
 export type LogEntry = AgentEvent | string;
 
-/** SSE bytes of the log's events [from, to), made for one subscriber and reused by any other that asks for the same start. */
+/** SSE text of the log's events [from, to), made for one subscriber and reused by any other that asks for the same start. */
 export interface SseChunk {
   readonly from: number;
   readonly to: number;
-  readonly bytes: Uint8Array;
+  readonly text: string;
 }
 
 /**
