@@ -29,7 +29,8 @@ export function plan(quick: boolean, o: Overrides = {}): Step[] {
   for (const kind of ["sse", "ws"] as const)
     for (const clients of [1, 50, 200])
       steps.push({ id: `${kind}-${clients}`, kind, n: 200, delayMs: 0, count: clients, durationMs: window, warmupMs: warmup, timeoutMs: 90_000 });
-  steps.push({ id: "ttfe", kind: "ttfe", n: 1, delayMs: 0, count: quick ? 100 : 300, durationMs: 0, warmupMs: 0, timeoutMs: 180_000 });
+  // A p99 needs many samples: over 300 runs it is the 3rd worst one.
+  steps.push({ id: "ttfe", kind: "ttfe", n: 1, delayMs: 0, count: quick ? 1000 : 3000, durationMs: 0, warmupMs: 0, timeoutMs: 180_000 });
   steps.push({ id: "fanout", kind: "fanout", n: 40, delayMs: 50, count: quick ? 200 : 500, durationMs: 0, warmupMs: 0, timeoutMs: 120_000 });
   // Deltas 10 holds apart: the streams stay silent (heartbeats aside) for the whole hold.
   steps.push({ id: "idle", kind: "idle", n: 2, delayMs: hold * 10, count: o.idleStreams ?? (quick ? 1000 : 5000), durationMs: hold, warmupMs: 0, timeoutMs: hold + 240_000 });
