@@ -40,8 +40,8 @@ interface Plan {
 export class DemoModel implements Model {
   readonly name = "demo";
   private readonly delayMs: number;
-  /** Bench replies are precomputed frozen chunks: the hot path allocates no strings. */
-  private readonly benchChunks: readonly ModelChunk[] | null;
+  /** Bench replies are precomputed frozen chunks (as iterator results): the hot path allocates no strings. */
+  private readonly benchChunks: readonly IteratorResult<ModelChunk>[] | null;
 
   constructor(options: DemoModelOptions = {}) {
     const delayMs = options.delayMs ?? DEFAULT_DEMO_DELAY_MS;
@@ -52,8 +52,8 @@ export class DemoModel implements Model {
       this.benchChunks = null;
     } else {
       if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`benchTokens must be a positive integer, got ${n}`);
-      const chunks: ModelChunk[] = new Array(n);
-      for (let i = 0; i < n; i++) chunks[i] = Object.freeze({ type: "text", content: `t${i} ` });
+      const chunks: IteratorResult<ModelChunk>[] = new Array(n);
+      for (let i = 0; i < n; i++) chunks[i] = Object.freeze({ value: Object.freeze({ type: "text", content: `t${i} ` }), done: false });
       this.benchChunks = chunks;
     }
   }
@@ -62,25 +62,14 @@ export class DemoModel implements Model {
     return this.benchChunks ? this.streamBench(this.benchChunks, request, signal) : this.streamDemo(request, signal);
   }
 
-  private async *streamBench(
-    chunks: readonly ModelChunk[],
-    request: ModelRequest,
-    signal: AbortSignal,
-  ): AsyncGenerator<ModelChunk> {
-    const delay = this.delayMs;
-    const n = chunks.length;
-    const pace = delay > 0 ? new Pacer(delay, signal) : null;
-    try {
-      for (let i = 0; i < n; i++) {
-        if (pace) await pace.next();
-        else if (signal.aborted) throw signal.reason;
-        yield chunks[i]!;
-      }
-    } finally {
-      pace?.dispose();
-    }
-    const prompt = lastUserPrompt(request.messages);
-    yield { type: "usage", prompt_tokens: countWords(prompt), completion_tokens: n, cost: 0 };
+  private streamBench(chunks: readonly IteratorResult<ModelChunk>[], request: ModelRequest, signal: AbortSignal): AsyncIterable<ModelChunk> {
+    const usage = (): ModelChunk => ({
+      type: "usage",
+      prompt_tokens: countWords(lastUserPrompt(request.messages)),
+      completion_tokens: chunks.length,
+      cost: 0,
+    });
+    return new BenchStream(chunks, usage, this.delayMs > 0 ? new Pacer(this.delayMs, signal) : null, signal);
   }
 
   private async *streamDemo(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelChunk> {
@@ -123,6 +112,65 @@ function gate(pace: Pacer | null, signal: AbortSignal): Promise<void> | undefine
   if (pace) return pace.next();
   if (signal.aborted) throw signal.reason;
   return undefined;
+}
+
+const DONE: IteratorResult<ModelChunk> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * A bench reply as a hand-written async iterator: one promise per chunk and no generator
+ * frames. The demo model stands in for a real one, so its own cost should not count as the
+ * server's; the agent still consumes it chunk by chunk with `for await`, as any model.
+ */
+class BenchStream implements AsyncIterableIterator<ModelChunk> {
+  private next_ = 0;
+
+  constructor(
+    private readonly chunks: readonly IteratorResult<ModelChunk>[],
+    private readonly usage: () => ModelChunk,
+    private readonly pace: Pacer | null,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<ModelChunk>> {
+    const i = this.next_;
+    if (i > this.chunks.length) return Promise.resolve(DONE);
+    if (i === this.chunks.length) {
+      this.end();
+      return Promise.resolve({ value: this.usage(), done: false });
+    }
+    let wait: Promise<void> | undefined;
+    try {
+      wait = this.pace ? this.pace.next() : undefined;
+      if (!this.pace && this.signal.aborted) throw this.signal.reason;
+    } catch (reason) {
+      this.end();
+      return Promise.reject(reason);
+    }
+    this.next_ = i + 1;
+    const result = this.chunks[i]!;
+    if (wait === undefined) return Promise.resolve(result);
+    return wait.then(
+      () => result,
+      (reason: unknown) => {
+        this.end();
+        throw reason;
+      },
+    );
+  }
+
+  return(): Promise<IteratorResult<ModelChunk>> {
+    this.end();
+    return Promise.resolve(DONE);
+  }
+
+  private end(): void {
+    this.next_ = this.chunks.length + 1;
+    this.pace?.dispose();
+  }
 }
 
 /**
