@@ -64,7 +64,7 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
         // Explicit options: the plugin's defaults reflect any origin WITH credentials (TRAPS #12).
         origin: anyOrigin ? "*" : cfg.cors_origins,
         credentials: false,
-        methods: ["GET", "POST", "DELETE", "OPTIONS"],
+        methods: "GET, POST, DELETE, OPTIONS", // a string: an array is joined again on every request
         allowedHeaders: ["Content-Type", "Authorization", "Last-Event-ID", "X-Request-Id"],
         exposeHeaders: ["Retry-After", "X-Request-Id"],
         maxAge: 600,

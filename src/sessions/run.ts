@@ -17,9 +17,9 @@ export class Run {
   private subscribers = 0;
   private everSubscribed = false;
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Resolves when the run has finished and its outcome is applied to the session. */
-  readonly finished: Promise<void>;
-  private resolveFinished!: () => void;
+  /** Made only when someone waits for the end (shutdown, the run quota): most runs never need it. */
+  private finishedPromise: Promise<void> | null = null;
+  private resolveFinished: (() => void) | null = null;
 
   constructor(
     readonly number: number,
@@ -27,7 +27,12 @@ export class Run {
     limits?: RunLogLimits,
   ) {
     this.log = new RunLog(number, limits);
-    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+  }
+
+  /** Resolves when the run has finished and its outcome is applied to the session. */
+  get finished(): Promise<void> {
+    if (!this.isRunning) return Promise.resolve();
+    return (this.finishedPromise ??= new Promise((resolve) => (this.resolveFinished = resolve)));
   }
 
   get isRunning(): boolean {
@@ -77,6 +82,7 @@ export class Run {
       clearTimeout(this.graceTimer);
       this.graceTimer = null;
     }
-    this.resolveFinished();
+    this.resolveFinished?.();
+    this.resolveFinished = null;
   }
 }
