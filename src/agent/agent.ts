@@ -21,6 +21,13 @@ export interface RunInput {
   prompt: string;
   signal: AbortSignal;
   sessionId: string;
+  /**
+   * When given (the server passes its session's history array), the run appends its messages
+   * to this array as they complete — the prompt at once, a tool round with its results, the
+   * answer at the end — and the model sees it instead of a copy of `history` (which is then
+   * ignored): a long conversation costs nothing per run. `RunOutcome.messages` still lists them.
+   */
+  conversation?: Message[];
 }
 
 /** What a finished run adds to the session: its messages and what it spent. */
@@ -101,8 +108,8 @@ export class BondAgent {
     const { signal } = input;
     const user: Message = { role: "user", content: input.prompt };
     const added: Message[] = [user];
-    // slice + push, not a spread: a long conversation's history is copied at memcpy speed.
-    const messages: Message[] = input.history.slice();
+    const inPlace = input.conversation !== undefined;
+    const messages: Message[] = input.conversation ?? input.history.slice();
     messages.push(user);
     const usage = new UsageCounter();
     const blocks = new BlockTracker();
@@ -165,6 +172,7 @@ export class BondAgent {
             ? { role: "assistant", content: turn.text, thinking: turn.thinking }
             : { role: "assistant", content: turn.text };
           added.push(answer);
+          if (inPlace) messages.push(answer);
           emit(usage.event(this.model.name));
           emit({ type: "complete", data: turn.text });
           return { messages: added, usage: usage.totals() };

@@ -12,13 +12,15 @@ const TERMINAL_STATUS: Record<string, Exclude<RunStatus, "running">> = {
 
 /** Drives one run of the agent into the run's log, then applies its outcome to the session. */
 export async function pumpRun(agent: BondAgent, session: Session, run: Run, prompt: string): Promise<void> {
-  // The agent copies what it sends the model; history only changes once the run is over (below).
+  // The agent appends to the session's history as the run goes (no copy per run): the prompt
+  // first, then each completed tool round, then the answer; a partial answer never.
   const history = session.history;
+  const before = history.length;
   const signal = run.controller.signal;
   let status: Exclude<RunStatus, "running"> = "error";
   let outcome: RunOutcome | null = null;
   try {
-    outcome = await agent.runInto({ history, prompt, signal, sessionId: session.id }, (event: AgentEvent) => {
+    outcome = await agent.runInto({ history, conversation: history, prompt, signal, sessionId: session.id }, (event: AgentEvent) => {
       const terminal = TERMINAL_STATUS[event.type];
       if (terminal) status = terminal;
       // Over its limits the log refuses events: stop the agent, which then ends the run with usage and an error.
@@ -34,8 +36,7 @@ export async function pumpRun(agent: BondAgent, session: Session, run: Run, prom
     status = "error";
   }
   const usage = outcome?.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, total_cost: null };
-  if (outcome) session.history.push(...outcome.messages);
-  else session.history.push({ role: "user", content: prompt });
+  if (history.length === before) history.push({ role: "user", content: prompt });
   session.addUsage(usage);
   run.markFinished(status, usage);
 }
