@@ -2,6 +2,9 @@ import type { UsageTotals } from "../agent/events.ts";
 import { RunStop } from "../agent/abort.ts";
 import { RunLog, type RunLogLimits } from "./run-log.ts";
 
+/** What a finished run reports as its signal: it can no longer be cancelled. */
+const SETTLED_SIGNAL = new AbortController().signal;
+
 export type RunStatus = "running" | "completed" | "error" | "cancelled";
 
 /**
@@ -10,7 +13,9 @@ export type RunStatus = "running" | "completed" | "error" | "cancelled";
  */
 export class Run {
   readonly log: RunLog;
-  readonly controller = new AbortController();
+  /** The run's abort switch; dropped once it is over (a finished run stays in its session for replay). */
+  private controller: AbortController | null = new AbortController();
+
   readonly startedAt = Date.now();
   status: RunStatus = "running";
   usage: UsageTotals | null = null;
@@ -33,6 +38,11 @@ export class Run {
   get finished(): Promise<void> {
     if (!this.isRunning) return Promise.resolve();
     return (this.finishedPromise ??= new Promise((resolve) => (this.resolveFinished = resolve)));
+  }
+
+  /** Aborted when the run is cancelled (the agent, model and tools watch it). */
+  get signal(): AbortSignal {
+    return this.controller?.signal ?? SETTLED_SIGNAL;
   }
 
   get isRunning(): boolean {
@@ -69,7 +79,7 @@ export class Run {
   }
 
   cancel(reason: RunStop): boolean {
-    if (!this.isRunning || this.controller.signal.aborted) return false;
+    if (!this.isRunning || this.controller === null || this.controller.signal.aborted) return false;
     this.controller.abort(reason);
     return true;
   }
@@ -77,6 +87,7 @@ export class Run {
   markFinished(status: Exclude<RunStatus, "running">, usage: UsageTotals): void {
     this.status = status;
     this.usage = usage;
+    this.controller = null;
     if (this.subscribers === 0) this.log.releaseEncodings();
     if (this.graceTimer) {
       clearTimeout(this.graceTimer);

@@ -16,7 +16,7 @@ export async function pumpRun(agent: BondAgent, session: Session, run: Run, prom
   // first, then each completed tool round, then the answer; a partial answer never.
   const history = session.history;
   const before = history.length;
-  const signal = run.controller.signal;
+  const signal = run.signal;
   let status: Exclude<RunStatus, "running"> = "error";
   let outcome: RunOutcome | null = null;
   try {
