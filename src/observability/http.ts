@@ -38,7 +38,9 @@ const UNMATCHED = "unmatched";
  * cookies for EVERY request once any hook hands the whole context to a function.
  */
 export class HttpObserver {
-  private readonly states = new WeakMap<Request, RequestState>();
+  // Kept on the request itself under a private symbol, not in a WeakMap: every live weak-map
+  // entry is extra work for each garbage collection, and there is one per request in flight.
+  private readonly states = new RequestStates();
   private readonly matcher = new RouteMatcher();
 
   constructor(
@@ -126,6 +128,21 @@ export class HttpObserver {
       duration_ms: Math.round((performance.now() - state.start) * 10) / 10,
       session_id: state.sessionId ?? pathSession ?? undefined,
     });
+  }
+}
+
+const STATE = Symbol("bond.request-state");
+type WithState = Request & { [STATE]?: RequestState };
+
+class RequestStates {
+  set(request: Request, state: RequestState): void {
+    (request as WithState)[STATE] = state;
+  }
+  get(request: Request): RequestState | undefined {
+    return (request as WithState)[STATE];
+  }
+  delete(request: Request): void {
+    (request as WithState)[STATE] = undefined;
   }
 }
 
