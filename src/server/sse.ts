@@ -25,8 +25,8 @@ export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number,
   const log = run.log;
   let cursor = startCursor;
   let closed = false;
+  /** The pending pull's wake-up, registered with the log while it waits for more. */
   let wake: (() => void) | null = null;
-  let forget: (() => void) | null = null;
   let stopBeat: () => void = () => {};
   /** When a pull last returned with data handed over and no pull has come since (0: none pending). */
   let handedAt = 0;
@@ -36,8 +36,10 @@ export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number,
     if (closed) return;
     closed = true;
     stopBeat();
-    forget?.();
-    wake?.();
+    if (wake) {
+      log.offNext(wake);
+      wake();
+    }
     runtime.sseStreams--;
     runtime.metrics.eventsSent.inc(cursor - startCursor, ["sse"]); // once per subscriber, never per event
     run.unsubscribe();
@@ -78,10 +80,9 @@ export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number,
         if (log.isEnded) return finish(controller);
         await new Promise<void>((resolve) => {
           wake = resolve;
-          forget = log.onNext(resolve);
+          log.onNext(resolve);
         });
         wake = null;
-        forget = null;
       }
     },
     cancel() {

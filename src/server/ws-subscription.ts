@@ -21,12 +21,13 @@ export class WsSubscription {
   private stopped = false;
   /** Where it started, so `sent` can count events without per-event work. */
   private readonly startCursor: number;
-  private forget: (() => void) | null = null;
+  /** True while flushBound waits in the log for its next growth. */
+  private waiting = false;
   /** When the buffer last went over the high-water mark without coming back under (0: it is under). */
   private stalledSince = 0;
   private stallTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly flushBound = (): void => {
-    this.forget = null;
+    this.waiting = false;
     this.flush();
   };
 
@@ -70,7 +71,10 @@ export class WsSubscription {
       this.stop();
       return;
     }
-    if (!this.forget) this.forget = log.onNext(this.flushBound);
+    if (!this.waiting) {
+      this.waiting = true;
+      log.onNext(this.flushBound);
+    }
   }
 
   stop(): void {
@@ -78,8 +82,8 @@ export class WsSubscription {
     this.stopped = true;
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = null;
-    this.forget?.();
-    this.forget = null;
+    if (this.waiting) this.run.log.offNext(this.flushBound);
+    this.waiting = false;
     this.run.unsubscribe();
     this.onEnd(this);
   }

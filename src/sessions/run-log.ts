@@ -158,13 +158,15 @@ export class RunLog {
     return event.type === "usage" || (event.type === "block_end" && this.blockOpen);
   }
 
-  /** Calls `wake` once when the log next grows or ends; returns a function that forgets it. */
-  onNext(wake: () => void): () => void {
+  /** Calls `wake` once when the log next grows or ends (forget it with offNext). */
+  onNext(wake: () => void): void {
     this.waiters.push(wake);
-    return () => {
-      const i = this.waiters.indexOf(wake);
-      if (i >= 0) this.waiters.splice(i, 1);
-    };
+  }
+
+  /** Forgets a `wake` given to onNext that has not been called. */
+  offNext(wake: () => void): void {
+    const i = this.waiters.indexOf(wake);
+    if (i >= 0) this.waiters.splice(i, 1);
   }
 }
 

@@ -109,7 +109,7 @@ export class DemoModel implements Model {
 
 /** Waits for the next delta's slot; with no delay it only checks for abort (awaiting undefined sets no timer). */
 function gate(pace: Pacer | null, signal: AbortSignal): Promise<void> | undefined {
-  if (pace) return pace.next();
+  if (pace) return pace.next(undefined);
   if (signal.aborted) throw signal.reason;
   return undefined;
 }
@@ -142,24 +142,19 @@ class BenchStream implements AsyncIterableIterator<ModelChunk> {
       this.end();
       return Promise.resolve({ value: this.usage(), done: false });
     }
-    let wait: Promise<void> | undefined;
+    const result = this.chunks[i]!;
+    let wait: Promise<IteratorResult<ModelChunk>> | undefined;
     try {
-      wait = this.pace ? this.pace.next() : undefined;
+      // The pause resolves with the chunk itself: no extra promise per delta. An abort rejects it
+      // (the pacer has then already left the timeline and dropped its listener).
+      wait = this.pace ? this.pace.next(result) : undefined;
       if (!this.pace && this.signal.aborted) throw this.signal.reason;
     } catch (reason) {
       this.end();
       return Promise.reject(reason);
     }
     this.next_ = i + 1;
-    const result = this.chunks[i]!;
-    if (wait === undefined) return Promise.resolve(result);
-    return wait.then(
-      () => result,
-      (reason: unknown) => {
-        this.end();
-        throw reason;
-      },
-    );
+    return wait ?? Promise.resolve(result);
   }
 
   return(): Promise<IteratorResult<ModelChunk>> {
@@ -183,7 +178,8 @@ class Pacer implements EventListenerObject {
   private due: number;
   /** Position in the timeline's heap while a pause is pending; -1 otherwise. */
   index = -1;
-  private resolve: () => void = noop;
+  private resolve: (value: unknown) => void = noop;
+  private value: unknown = undefined;
   private reject: (reason: unknown) => void = noop;
   private listening = false;
 
@@ -199,7 +195,8 @@ class Pacer implements EventListenerObject {
     return this.due;
   }
 
-  next(): Promise<void> | undefined {
+  /** Waits for the next slot, then resolves with `value`; undefined when the slot is already due. */
+  next<T>(value: T): Promise<T> | undefined {
     this.due += this.delayMs;
     if (this.signal.aborted) throw this.signal.reason;
     if (this.due <= performance.now()) return undefined;
@@ -209,8 +206,9 @@ class Pacer implements EventListenerObject {
       this.listening = true;
       this.signal.addEventListener("abort", this, { once: true });
     }
-    return new Promise((resolve, reject) => {
-      this.resolve = resolve;
+    this.value = value;
+    return new Promise<T>((resolve, reject) => {
+      this.resolve = resolve as (value: unknown) => void;
       this.reject = reject;
       timeline.add(this);
     });
@@ -219,8 +217,10 @@ class Pacer implements EventListenerObject {
   /** Called by the timeline when the pause is over. */
   wake(): void {
     const resolve = this.resolve;
+    const value = this.value;
     this.resolve = this.reject = noop;
-    resolve();
+    this.value = undefined;
+    resolve(value);
   }
 
   /** Abort: a pending pause rejects at once with the signal's reason. */
