@@ -104,7 +104,14 @@ export function sseChunkFrom(log: RunLog, from: number, budget: number): SseChun
 /** The WebSocket frame of the log's event `i`, made once and shared by every subscriber. */
 export function wsFrameAt(log: RunLog, i: number): string {
   const frames = (log.wsFrames ??= []);
-  return (frames[i] ??= wsFrame(log.eventAt(i), log.eventId(i)));
+  return (frames[i] ??= wsFrameOf(log, i));
+}
+
+/** The WebSocket frame of the log's event `i`, made afresh (for a run with one subscriber). */
+export function wsFrameOf(log: RunLog, i: number): string {
+  const e = log.entries[i]!;
+  if (typeof e === "string") return `{"t":"text","c":${jsonString(e)},"i":"${log.run}:${i + 1}"}`;
+  return wsFrame(e, log.eventId(i));
 }
 
 export const SSE_RETRY = utf8.encode("retry: 1000\n\n");

@@ -1,5 +1,5 @@
 import type { Run } from "../sessions/run.ts";
-import { wsFrameAt } from "./encode.ts";
+import { wsFrameAt, wsFrameOf } from "./encode.ts";
 
 /** The part of a Bun ServerWebSocket a subscription needs. */
 export interface FrameSink {
@@ -12,6 +12,8 @@ export interface FrameSink {
 
 /** Above this many unsent bytes a subscription pauses until the socket drains: memory per slow client stays bounded. */
 export const HIGH_WATER_BYTES = 1 << 20;
+/** The socket's buffer is asked again only after this many characters were sent: not once per frame. */
+const CHECK_EVERY_CHARS = 64 * 1024;
 export const DONE_FRAME = '{"t":"done"}';
 /** "Try again later" (RFC 6455): a client too slow to keep up; it may resume from its last event id. */
 export const WS_TOO_SLOW = 1013;
@@ -60,10 +62,18 @@ export class WsSubscription {
 
   private send(): void {
     const log = this.run.log;
+    // Several sockets on one run share each frame; a lone one makes its frames as it goes.
+    const shared = this.run.subscriberCount > 1;
+    let unchecked = CHECK_EVERY_CHARS; // check first: the last send may have left the buffer full
     while (this.cursor < log.length) {
-      if (!this.hasRoom()) return; // resumed by the socket's drain, or closed when the grace runs out
-      const status = this.sink.send(wsFrameAt(log, this.cursor));
+      if (unchecked >= CHECK_EVERY_CHARS) {
+        if (!this.hasRoom()) return; // resumed by the socket's drain, or closed when the grace runs out
+        unchecked = 0;
+      }
+      const frame = shared ? wsFrameAt(log, this.cursor) : wsFrameOf(log, this.cursor);
+      const status = this.sink.send(frame);
       if (status === 0) return this.stop(); // dropped: the socket is closing
+      unchecked += frame.length;
       this.cursor++;
     }
     if (log.isEnded) {
