@@ -206,7 +206,7 @@ function describeStep(s: Step): string {
     case "ttfe":
       return `${s.count} sequential runs (after ${TTFE_WARMUP_RUNS} unmeasured), new session each, N=${s.n}, D=0: POST /ask sent → first \`text\` received; lean keep-alive HTTP/1.1 client (bench/load/http1.ts), not fetch.`;
     case "fanout":
-      return `${s.count} streams started together, N=${s.n}, D=${s.delayMs} ms; lateness of delta k = arrival − (arrival of delta 0 + k·D).`;
+      return `${s.count} streams started together (after one unmeasured round of the same size, which warms both servers' JIT), N=${s.n}, D=${s.delayMs} ms; on both servers a run starts at its POST /ask (API.md), so deltas due before the stream connects arrive together; lateness of delta k = arrival − (fitted start + k·D).`;
     case "idle":
       return `${s.count} SSE streams opened (200 at a time), then held ${s.durationMs / 1000} s with no events (N=${s.n}, D=${s.delayMs / 1000} s); held = still open with a valid prefix; RSS per stream = VmRSS growth / streams held; CPU over the hold.`;
     case "coldstart":
