@@ -55,6 +55,9 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
       closeOnBackpressureLimit: true,
     },
   })
+    .onStart((started) => {
+      runtime.server = started.server;
+    })
     // First: every response, even an early 401, gets its X-Request-Id and a log line.
     .use(runtime.http.plugin())
     // Default headers of every response, CORS preflights (answered before any onRequest of ours) included.
@@ -70,14 +73,14 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
         maxAge: 600,
       }),
     )
-    .onRequest(({ request, server }) => {
+    .onRequest(({ request }) => {
       const declared = Number(request.headers.get("content-length") ?? 0);
       if (declared > cfg.max_body_bytes) {
         return runtime.http.early(request, jsonError(413, `Request body is larger than the limit of ${cfg.max_body_bytes} bytes.`));
       }
       // Routes identify the caller again (defence in depth); this is the gate.
       if (runtime.access.authOn && request.method !== "OPTIONS" && !isPublic(new URL(request.url).pathname)) {
-        if (!runtime.access.identify(request, server?.requestIP(request)?.address)) return runtime.http.early(request, unauthorized());
+        if (!runtime.access.identify(request, runtime.peerAddress(request))) return runtime.http.early(request, unauthorized());
       }
     })
     .onError(({ code, error, request }) => {

@@ -1,3 +1,4 @@
+import type { Server } from "bun";
 import type { BondAgent } from "../agent/agent.ts";
 import type { ServerConfig } from "../config.ts";
 import { SessionManager } from "../sessions/manager.ts";
@@ -22,6 +23,12 @@ export class BondRuntime {
   /** Concurrent running runs per caller. */
   readonly runQuota: RunQuota;
   shuttingDown = false;
+  /**
+   * The Bun server, set when it starts listening. Routes reach it here rather than through
+   * Elysia's context: a handler that names `server` makes Elysia define a getter on every
+   * request's context.
+   */
+  server: Server<unknown> | null = null;
   /** Closers of open WebSockets, so shutdown can close them all. */
   readonly sockets = new Set<(code: number, reason: string) => void>();
   /** Open SSE streams (for /health and shutdown). */
@@ -60,6 +67,11 @@ export class BondRuntime {
     this.runQuota = new RunQuota(config.max_concurrent_runs_per_caller);
     this.heartbeat = new Heartbeat(config.heartbeat_seconds * 1000);
     this.rateLimiter = config.rate_limit_per_minute ? new RateLimiter(config.rate_limit_per_minute) : null;
+  }
+
+  /** The client's address as Bun sees it (undefined before listen or for a closed socket). */
+  peerAddress(request: Request): string | undefined {
+    return this.server?.requestIP(request)?.address;
   }
 
   /** Seconds a client should wait before retrying a 503. */

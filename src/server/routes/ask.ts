@@ -44,8 +44,8 @@ export const BAD_SESSION_ID = "session_id must match ^[A-Za-z0-9._:-]{1,128}$";
 export function askRoutes(runtime: BondRuntime) {
   return new Elysia({ name: "bond-ask" }).post(
     "/ask",
-    ({ body, request, server, set }) => {
-      const who: Principal | null = runtime.access.identify(request, server?.requestIP(request)?.address);
+    ({ body, request, set }) => {
+      const who: Principal | null = runtime.access.identify(request, runtime.peerAddress(request));
       if (!who || who.scope !== null) return unauthorized(); // a stream token is no key
       if (runtime.shuttingDown) {
         return jsonError(503, "The server is shutting down.", { "retry-after": runtime.retryAfterSeconds });

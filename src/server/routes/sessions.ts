@@ -1,5 +1,4 @@
 import { Elysia } from "elysia";
-import type { Server } from "bun";
 import { RunStop } from "../../agent/abort.ts";
 import { SESSION_ID_PATTERN, type Session } from "../../sessions/session.ts";
 import { jsonError, jsonResponse, unauthorized } from "../http-error.ts";
@@ -27,22 +26,22 @@ export function describeSession(session: Session, timeoutMs: number): Record<str
 export function sessionRoutes(runtime: BondRuntime) {
   const timeoutMs = runtime.config.session_timeout_seconds * 1000;
   /** The caller's session, or a response refusing it: another key's session is "not found", as an unknown one. */
-  const find = (id: string, request: Request, server: Server<unknown> | null): Session | Response => {
-    const who = runtime.access.identify(request, server?.requestIP(request)?.address);
+  const find = (id: string, request: Request): Session | Response => {
+    const who = runtime.access.identify(request, runtime.peerAddress(request));
     if (!who || who.scope !== null) return unauthorized(); // a stream token opens only the stream
     const session = SESSION_ID_PATTERN.test(id) ? runtime.sessions.get(id, who.owner) : undefined;
     return session ?? jsonError(404, SESSION_NOT_FOUND);
   };
 
   return new Elysia({ name: "bond-sessions" })
-    .get("/sessions/:session_id", ({ params, request, server }) => {
-      const session = find(params.session_id, request, server);
+    .get("/sessions/:session_id", ({ params, request }) => {
+      const session = find(params.session_id, request);
       if (session instanceof Response) return session;
       session.touch();
       return jsonResponse(200, describeSession(session, timeoutMs));
     }, { detail: ROUTE_DOCS.getSession })
-    .post("/sessions/:session_id/cancel", ({ params, request, server }) => {
-      const session = find(params.session_id, request, server);
+    .post("/sessions/:session_id/cancel", ({ params, request }) => {
+      const session = find(params.session_id, request);
       if (session instanceof Response) return session;
       session.touch();
       if (!runtime.sessions.cancel(session, new RunStop("cancelled by client"))) {
@@ -50,8 +49,8 @@ export function sessionRoutes(runtime: BondRuntime) {
       }
       return jsonResponse(202, { session_id: session.id, status: "cancelling" });
     }, { detail: ROUTE_DOCS.cancel })
-    .delete("/sessions/:session_id", ({ params, request, server }) => {
-      const session = find(params.session_id, request, server);
+    .delete("/sessions/:session_id", ({ params, request }) => {
+      const session = find(params.session_id, request);
       if (session instanceof Response) return session;
       runtime.sessions.delete(session.id, session.owner);
       return new Response(null, { status: 204 });

@@ -9,8 +9,8 @@ import { sseResponse } from "../sse.ts";
 export const SESSION_NOT_FOUND = "Session not found or expired";
 
 export function streamRoutes(runtime: BondRuntime) {
-  return new Elysia({ name: "bond-stream" }).get("/stream/:session_id", ({ params, request, server, query }) => {
-    const who = runtime.access.identify(request, server?.requestIP(request)?.address);
+  return new Elysia({ name: "bond-stream" }).get("/stream/:session_id", ({ params, request, query }) => {
+    const who = runtime.access.identify(request, runtime.peerAddress(request));
     if (!who) return unauthorized();
     const id = params.session_id;
     // Another key's session, or one a token does not cover, is "not found": never reveal that it exists.
@@ -24,7 +24,7 @@ export function streamRoutes(runtime: BondRuntime) {
     // 204 tells a browser EventSource to stop reconnecting: the run is over and nothing is left.
     if (point.kind === "nothing-left") return new Response(null, { status: 204 });
     // A stream may stay silent for minutes (a slow tool): never let the idle timeout cut it (TRAPS #1).
-    server?.timeout(request, 0);
+    runtime.server?.timeout(request, 0);
     return sseResponse(runtime, point.run, point.cursor, request);
   }, { detail: ROUTE_DOCS.stream });
 }
