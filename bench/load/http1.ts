@@ -75,14 +75,10 @@ export class ResponseParser {
           p = r;
           break;
         }
-        case S.Length: {
-          const take = Math.min(this.remaining, data.length - p);
-          this.sink?.onBody(data.subarray(p, p + take));
-          p += take;
-          this.remaining -= take;
+        case S.Length:
+          p = this.forwardBody(data, p);
           if (this.remaining === 0) this.finish();
           break;
-        }
         case S.UntilClose:
           this.sink?.onBody(p === 0 ? data : data.subarray(p));
           p = data.length;
@@ -116,17 +112,21 @@ export class ResponseParser {
           }
           break;
         }
-        case S.ChunkData: {
-          const take = Math.min(this.remaining, data.length - p);
-          this.sink?.onBody(data.subarray(p, p + take));
-          p += take;
-          this.remaining -= take;
+        case S.ChunkData:
+          p = this.forwardBody(data, p);
           if (this.remaining === 0) this.state = S.ChunkDataEnd;
           break;
-        }
       }
     }
     return null;
+  }
+
+  /** Hands the sink up to `remaining` body bytes from `p`; returns where the rest starts. */
+  private forwardBody(data: Uint8Array, p: number): number {
+    const take = Math.min(this.remaining, data.length - p);
+    this.sink?.onBody(data.subarray(p, p + take));
+    this.remaining -= take;
+    return p + take;
   }
 
   /** The connection closed: ends a close-delimited body, fails anything else in flight. */
