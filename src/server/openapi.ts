@@ -56,8 +56,6 @@ export function openapiRoutes(runtime: BondRuntime) {
   };
   // Its routes are the whole app's once it is used: Elysia points a plugin's getGlobalRoutes at its parent.
   const plugin = new Elysia({ name: "bond-openapi" });
-  let document: Promise<OpenAPIV3.Document> | null = null;
-  let docsPage: Promise<string> | null = null;
 
   const buildDocument = async (): Promise<OpenAPIV3.Document> => {
     const { toOpenAPISchema } = await import("@elysiajs/openapi/openapi");
@@ -76,28 +74,23 @@ export function openapiRoutes(runtime: BondRuntime) {
     return ScalarRender(INFO, { url: OPENAPI_PATH.slice(1), version: "latest", cdn: SCALAR_CDN, _integration: "elysiajs" });
   };
 
+  const document = retriedUntilBuilt(buildDocument);
+  const docsPage = retriedUntilBuilt(buildDocsPage);
   return plugin
-    .get(
-      OPENAPI_PATH,
-      async () => {
-        // A failed build is not cached: the next request tries again.
-        document ??= buildDocument().catch((err: unknown) => {
-          document = null;
-          throw err;
-        });
-        return await document;
-      },
-      { detail: { hide: true } },
-    )
+    .get(OPENAPI_PATH, async () => await document(), { detail: { hide: true } })
     .get(
       DOCS_PATH,
-      async () => {
-        docsPage ??= buildDocsPage().catch((err: unknown) => {
-          docsPage = null;
-          throw err;
-        });
-        return new Response(await docsPage, { headers: { "content-type": "text/html; charset=utf8" } });
-      },
+      async () => new Response(await docsPage(), { headers: { "content-type": "text/html; charset=utf8" } }),
       { detail: { hide: true } },
     );
+}
+
+/** `build` run on first call and its result kept; a failed build is not kept, so the next call tries again. */
+function retriedUntilBuilt<T>(build: () => Promise<T>): () => Promise<T> {
+  let built: Promise<T> | null = null;
+  return () =>
+    (built ??= build().catch((err: unknown) => {
+      built = null;
+      throw err;
+    }));
 }
