@@ -17,12 +17,22 @@ export function jsonString(s: string): string {
   return `"${s}"`;
 }
 
+/** The SSE `data` of a text or thinking delta. */
+function sseDeltaPayload(content: string): string {
+  return `{"content":${jsonString(content)}}`;
+}
+
+/** The WebSocket frame of a text or thinking delta. */
+function wsDeltaFrame(type: "text" | "thinking", content: string, id: string): string {
+  return `{"t":"${type}","c":${jsonString(content)},"i":"${id}"}`;
+}
+
 /** The SSE `data` payload (API.md §1): the event without its `type`, as one line of JSON. */
 export function ssePayload(e: AgentEvent): string {
   switch (e.type) {
     case "text":
     case "thinking":
-      return `{"content":${jsonString(e.content)}}`;
+      return sseDeltaPayload(e.content);
     case "block_start":
     case "block_end":
       return `{"kind":"${e.kind}","idx":${e.idx}}`;
@@ -48,9 +58,8 @@ export function wsFrame(e: AgentEvent, id: string): string {
   const i = `,"i":"${id}"}`;
   switch (e.type) {
     case "text":
-      return `{"t":"text","c":${jsonString(e.content)}${i}`;
     case "thinking":
-      return `{"t":"thinking","c":${jsonString(e.content)}${i}`;
+      return wsDeltaFrame(e.type, e.content, id);
     case "block_start":
     case "block_end":
       return `{"t":"${e.type}","kind":"${e.kind}","idx":${e.idx}${i}`;
@@ -76,18 +85,20 @@ function usageJson(e: Extract<AgentEvent, { type: "usage" }>, prefix: string): s
   return `{${prefix}"prompt_tokens":${e.prompt_tokens},"completion_tokens":${e.completion_tokens},"total_tokens":${e.total_tokens},"total_cost":${cost},"model":${q(e.model)}}`;
 }
 
-/** The SSE frame of the log's event `i`. */
+/** The SSE frame of the log's event `i` (a bare string in the log is a text delta). */
 function sseFrame(log: RunLog, i: number): string {
   const e = log.entries[i]!;
-  if (typeof e === "string") return `id: ${log.run}:${i + 1}\nevent: text\ndata: {"content":${jsonString(e)}}\n\n`;
-  return `id: ${log.run}:${i + 1}\nevent: ${e.type}\ndata: ${ssePayload(e)}\n\n`;
+  return typeof e === "string"
+    ? `id: ${log.eventId(i)}\nevent: text\ndata: ${sseDeltaPayload(e)}\n\n`
+    : `id: ${log.eventId(i)}\nevent: ${e.type}\ndata: ${ssePayload(e)}\n\n`;
 }
 
 /**
  * The SSE text of the log's events from `from` on, about `budget` characters at most (at
  * least one event): one socket write for a batch. Text, not bytes: Bun writes a string chunk's
- * UTF-8 straight to the socket, and a Uint8Array per chunk was a buffer more per write for the GC. Subscribers woken together
- * ask for the same start, so the chunk made for the first is shared by the others.
+ * UTF-8 straight to the socket, and a Uint8Array per chunk was a buffer more per write for
+ * the GC. Subscribers woken together ask for the same start, so the chunk made for the first
+ * is shared by the others.
  */
 export function sseChunkFrom(log: RunLog, from: number, budget: number): SseChunk {
   const shared = log.sseShared;
@@ -110,8 +121,7 @@ export function wsFrameAt(log: RunLog, i: number): string {
 /** The WebSocket frame of the log's event `i`, made afresh (for a run with one subscriber). */
 export function wsFrameOf(log: RunLog, i: number): string {
   const e = log.entries[i]!;
-  if (typeof e === "string") return `{"t":"text","c":${jsonString(e)},"i":"${log.run}:${i + 1}"}`;
-  return wsFrame(e, log.eventId(i));
+  return typeof e === "string" ? wsDeltaFrame("text", e, log.eventId(i)) : wsFrame(e, log.eventId(i));
 }
 
 export const SSE_RETRY = utf8.encode("retry: 1000\n\n");

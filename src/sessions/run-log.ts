@@ -76,11 +76,6 @@ export class RunLog {
     return this.over;
   }
 
-  /** Approximate payload bytes logged so far. */
-  get byteSize(): number {
-    return this.bytes;
-  }
-
   /** The run's error message once the log overflowed. */
   get overflowMessage(): string {
     return `The run exceeded its event log limit (${this.limits.maxEvents} events or about ${this.limits.maxBytes} bytes).`;
@@ -88,12 +83,6 @@ export class RunLog {
 
   get length(): number {
     return this.entries.length;
-  }
-
-  /** Event `index` as the agent emitted it. */
-  eventAt(index: number): AgentEvent {
-    const entry = this.entries[index]!;
-    return typeof entry === "string" ? { type: "text", content: entry } : entry;
   }
 
   /** The id of event `index` (API.md §1: `<run>:<seq>`, seq from 1). */
