@@ -38,9 +38,6 @@ const UNMATCHED = "unmatched";
  * cookies for EVERY request once any hook hands the whole context to a function.
  */
 export class HttpObserver {
-  // Kept on the request itself under a private symbol, not in a WeakMap: every live weak-map
-  // entry is extra work for each garbage collection, and there is one per request in flight.
-  private readonly states = new RequestStates();
   private readonly matcher = new RouteMatcher();
 
   constructor(
@@ -56,7 +53,7 @@ export class HttpObserver {
       })
       .onRequest(({ request, set }) => {
         const id = requestIdFor(request.headers.get(REQUEST_ID_HEADER));
-        this.states.set(request, { id, start: performance.now(), sessionId: null, errorStatus: null });
+        setState(request, { id, start: performance.now(), sessionId: null, errorStatus: null });
         set.headers[REQUEST_ID_HEADER] = id;
       })
       .onAfterResponse({ as: "global" }, ({ request, route, params, set, responseValue, code }: AfterResponseContext) => {
@@ -70,12 +67,12 @@ export class HttpObserver {
   }
 
   requestId(request: Request): string | undefined {
-    return this.states.get(request)?.id;
+    return stateOf(request)?.id;
   }
 
   /** The session a request created or used, for its log line (when the path does not name it). */
   tagSession(request: Request, sessionId: string): void {
-    const state = this.states.get(request);
+    const state = stateOf(request);
     if (state) state.sessionId = sessionId;
   }
 
@@ -87,13 +84,13 @@ export class HttpObserver {
 
   /** An onError hook's answer, noted so the after-response log sees its status. */
   errored<T>(request: Request, answer: T): T {
-    const state = this.states.get(request);
+    const state = stateOf(request);
     if (state && answer instanceof Response) state.errorStatus = answer.status;
     return answer;
   }
 
   private afterResponse(ctx: AfterResponseContext): void {
-    const state = this.states.get(ctx.request);
+    const state = stateOf(ctx.request);
     if (!state) return;
     const status = this.statusOf(ctx, state);
     // Not found: Elysia may still name a wildcard route (an OPTIONS /*) that did not match the method.
@@ -112,9 +109,9 @@ export class HttpObserver {
   }
 
   private finish(request: Request, status: number, route: string | null, pathSession: string | null): void {
-    const state = this.states.get(request);
+    const state = stateOf(request);
     if (!state) return;
-    this.states.delete(request); // exactly one line per request
+    setState(request, undefined); // exactly one line per request
     const method = request.method;
     const template = route ?? this.matcher.match(method, new URL(request.url).pathname) ?? UNMATCHED;
     this.metrics.httpRequest(method, template, status);
@@ -134,16 +131,14 @@ export class HttpObserver {
 const STATE = Symbol("bond.request-state");
 type WithState = Request & { [STATE]?: RequestState };
 
-class RequestStates {
-  set(request: Request, state: RequestState): void {
-    (request as WithState)[STATE] = state;
-  }
-  get(request: Request): RequestState | undefined {
-    return (request as WithState)[STATE];
-  }
-  delete(request: Request): void {
-    (request as WithState)[STATE] = undefined;
-  }
+// A request's state is kept on the request itself under a private symbol, not in a WeakMap:
+// every live weak-map entry is extra work for each garbage collection, one per request in flight.
+function stateOf(request: Request): RequestState | undefined {
+  return (request as WithState)[STATE];
+}
+
+function setState(request: Request, state: RequestState | undefined): void {
+  (request as WithState)[STATE] = state;
 }
 
 function sessionParam(params: unknown): string | null {
