@@ -172,6 +172,7 @@ export class BondAgent {
             ? { role: "assistant", content: turn.text, thinking: turn.thinking }
             : { role: "assistant", content: turn.text };
           added.push(answer);
+          // Only into a caller's conversation: our own copy was the model's request, left as it saw it.
           if (inPlace) messages.push(answer);
           emit(usage.event(this.model.name));
           emit({ type: "complete", data: turn.text });

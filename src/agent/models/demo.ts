@@ -75,33 +75,29 @@ export class DemoModel implements Model {
   private async *streamDemo(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelChunk> {
     const plan = planRound(request);
     const pace = this.delayMs > 0 ? new Pacer(this.delayMs, signal) : null;
+    let deltas = 0;
     try {
-      yield* this.demoDeltas(plan, request, pace, signal);
+      for (const content of splitWords(plan.thinking)) {
+        await gate(pace, signal);
+        yield { type: "thinking", content };
+        deltas++;
+      }
+      for (const content of splitWords(plan.text)) {
+        await gate(pace, signal);
+        yield { type: "text", content };
+        deltas++;
+      }
+      if (plan.call) {
+        await gate(pace, signal);
+        // Unique within a conversation: history only grows.
+        yield { type: "tool_call", index: 0, id: `call_${request.messages.length}_0`, name: plan.call.name, args: "" };
+        for (const args of plan.call.fragments) {
+          await gate(pace, signal);
+          yield { type: "tool_call", index: 0, args };
+        }
+      }
     } finally {
       pace?.dispose();
-    }
-  }
-
-  private async *demoDeltas(plan: Plan, request: ModelRequest, pace: Pacer | null, signal: AbortSignal): AsyncGenerator<ModelChunk> {
-    let deltas = 0;
-    for (const content of splitWords(plan.thinking)) {
-      await gate(pace, signal);
-      yield { type: "thinking", content };
-      deltas++;
-    }
-    for (const content of splitWords(plan.text)) {
-      await gate(pace, signal);
-      yield { type: "text", content };
-      deltas++;
-    }
-    if (plan.call) {
-      await gate(pace, signal);
-      // Unique within a conversation: history only grows.
-      yield { type: "tool_call", index: 0, id: `call_${request.messages.length}_0`, name: plan.call.name, args: "" };
-      for (const args of plan.call.fragments) {
-        await gate(pace, signal);
-        yield { type: "tool_call", index: 0, args };
-      }
     }
     yield { type: "usage", prompt_tokens: plan.promptTokens, completion_tokens: deltas, cost: 0 };
   }
@@ -142,19 +138,15 @@ class BenchStream implements AsyncIterableIterator<ModelChunk> {
       this.end();
       return Promise.resolve({ value: this.usage(), done: false });
     }
-    const result = this.chunks[i]!;
-    let wait: Promise<IteratorResult<ModelChunk>> | undefined;
-    try {
-      // The pause resolves with the chunk itself: no extra promise per delta. An abort rejects it
-      // (the pacer has then already left the timeline and dropped its listener).
-      wait = this.pace ? this.pace.next(result) : undefined;
-      if (!this.pace && this.signal.aborted) throw this.signal.reason;
-    } catch (reason) {
+    if (this.signal.aborted) {
       this.end();
-      return Promise.reject(reason);
+      return Promise.reject(this.signal.reason);
     }
     this.next_ = i + 1;
-    return wait ?? Promise.resolve(result);
+    const result = this.chunks[i]!;
+    // A pause resolves with the chunk itself: no extra promise per delta. An abort during it
+    // rejects it (the pacer has then already left the timeline and dropped its listener).
+    return this.pace?.next(result) ?? Promise.resolve(result);
   }
 
   return(): Promise<IteratorResult<ModelChunk>> {
