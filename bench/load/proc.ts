@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Reads a process's CPU time and resident memory from /proc (Linux only). */
 
@@ -85,6 +85,27 @@ export function runQueueWaitMs(pid: number | "self"): number {
   try {
     const s = readFileSync(`/proc/${pid}/schedstat`, "utf8");
     return Number(s.split(" ")[1]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * CPU milliseconds that the threads of `pid` named `comm` (e.g. JSC's "JITWorker")
+ * have run, from /proc/<pid>/task/<tid>/schedstat; NaN when unreadable.
+ */
+export function threadsCpuMs(pid: number, comm: string): number {
+  try {
+    let total = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() !== comm) continue;
+        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    return total;
   } catch {
     return Number.NaN;
   }

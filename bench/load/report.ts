@@ -6,7 +6,6 @@
 import type { Step } from "./plan.ts";
 import { median } from "./stats.ts";
 import type { ScenarioResult } from "./types.ts";
-import { WARMUP_RUNS as TTFE_WARMUP_RUNS } from "./ttfe.ts";
 
 export type Role = "baseline" | "candidate";
 
@@ -53,7 +52,7 @@ export function targets(steps: Step[]): Target[] {
 const SHOWN: Record<Step["kind"], string[]> = {
   sse: ["events_per_s", "events_per_cpu_s", "latency_p50_ms", "latency_p99_ms", "server_cpu_pct"],
   ws: ["events_per_s", "events_per_cpu_s", "latency_p50_ms", "latency_p99_ms", "server_cpu_pct"],
-  ttfe: ["ttfe_p50_ms", "ttfe_p99_ms", "ttfe_p99_undisturbed_ms", "disturbed_runs_pct"],
+  ttfe: ["ttfe_p50_ms", "ttfe_p99_ms", "ttfe_p99_undisturbed_ms", "disturbed_runs_pct", "warmup_runs", "jit_ms_while_measured"],
   fanout: ["lateness_p50_ms", "lateness_p99_ms", "ttfe_p50_ms", "ttfe_p99_ms"],
   idle: ["held", "rss_per_stream_kib", "server_cpu_pct", "server_rss_mib", "ramp_ms"],
   coldstart: ["coldstart_p50_ms", "coldstart_min_ms"],
@@ -129,6 +128,8 @@ const UNITS: Record<string, string> = {
   ttfe_p99_ms: "first event p99 (ms)",
   ttfe_p99_undisturbed_ms: "first event p99, runs not delayed by the scheduler (ms, diagnosis)",
   disturbed_runs_pct: "runs where a main thread waited ≥ 0.1 ms for its core (%)",
+  warmup_runs: "unmeasured runs until the server's JIT settled",
+  jit_ms_while_measured: "server's JIT threads while measured (CPU ms)",
   lateness_p50_ms: "lateness p50 (ms)",
   lateness_p99_ms: "lateness p99 (ms)",
   held: "streams held (worst run)",
@@ -204,7 +205,7 @@ function describeStep(s: Step): string {
     case "ws":
       return `${s.count} client(s), one WebSocket each, prompts back to back, N=${s.n}, D=0; ${s.warmupMs} ms warm-up, ${s.durationMs} ms window.`;
     case "ttfe":
-      return `${s.count} sequential runs (after ${TTFE_WARMUP_RUNS} unmeasured), new session each, N=${s.n}, D=0: POST /ask sent → first \`text\` received; lean keep-alive HTTP/1.1 client (bench/load/http1.ts), not fetch.`;
+      return `${s.count} sequential runs, new session each, after unmeasured ones until the server's JIT settled (3 windows of 1 000 runs in a row each costing its JIT threads < 2 ms of CPU; see the warm-up row), N=${s.n}, D=0: POST /ask sent → first \`text\` received; lean keep-alive HTTP/1.1 client (bench/load/http1.ts), not fetch.`;
     case "fanout":
       return `${s.count} streams started together (after one unmeasured round of the same size, which warms both servers' JIT), N=${s.n}, D=${s.delayMs} ms; on both servers a run starts at its POST /ask (API.md), so deltas due before the stream connects arrive together; lateness of delta k = arrival − (fitted start + k·D).`;
     case "idle":
