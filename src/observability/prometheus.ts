@@ -49,9 +49,18 @@ function header(out: string[], name: string, help: string, type: string): void {
   out.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
 }
 
-/** Values keyed by their label values; keys join the values with a byte no label value can hold unescaped. */
+interface SeriesEntry<T> {
+  readonly values: readonly string[];
+  readonly data: T;
+}
+
+/**
+ * Values keyed by their label values, found through one map per label (a tree): no key string
+ * is built per lookup (joining the values cost ~3 µs of every HTTP request's counting).
+ */
 class Series<T> {
-  private readonly map = new Map<string, { values: readonly string[]; data: T }>();
+  private readonly root = new Map<string, unknown>();
+  private readonly list: SeriesEntry<T>[] = [];
 
   constructor(
     private readonly labelNames: readonly string[],
@@ -59,20 +68,29 @@ class Series<T> {
   ) {}
 
   get(values: readonly string[]): T {
-    if (values.length !== this.labelNames.length) {
-      throw new Error(`expected ${this.labelNames.length} label values, got ${values.length}`);
+    const n = this.labelNames.length;
+    if (values.length !== n) {
+      throw new Error(`expected ${n} label values, got ${values.length}`);
     }
-    const key = values.join("\u0000");
-    let entry = this.map.get(key);
+    let node = this.root;
+    for (let i = 0; i < n - 1; i++) {
+      const value = values[i]!;
+      let next = node.get(value) as Map<string, unknown> | undefined;
+      if (!next) node.set(value, (next = new Map<string, unknown>()));
+      node = next;
+    }
+    const last = n === 0 ? "" : values[n - 1]!;
+    let entry = node.get(last) as SeriesEntry<T> | undefined;
     if (!entry) {
       entry = { values: values.slice(), data: this.make() };
-      this.map.set(key, entry);
+      node.set(last, entry);
+      this.list.push(entry);
     }
     return entry.data;
   }
 
   *entries(): Generator<[values: readonly string[], data: T]> {
-    for (const { values, data } of this.map.values()) yield [values, data];
+    for (const { values, data } of this.list) yield [values, data];
   }
 
 }

@@ -80,7 +80,7 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
       }
       // Routes identify the caller again (defence in depth); this is the gate.
       if (runtime.access.authOn && request.method !== "OPTIONS" && !isPublic(new URL(request.url).pathname)) {
-        if (!runtime.access.identify(request, runtime.peerAddress(request))) return runtime.http.early(request, unauthorized());
+        if (!runtime.access.identify(request, runtime.peerAddress)) return runtime.http.early(request, unauthorized());
       }
     })
     .onError(({ code, error, request }) => {

@@ -1,5 +1,10 @@
 import type { Run } from "../sessions/run.ts";
 
+/** Who runs count against: the caller is read only when there is a limit (without auth it costs an address lookup). */
+export interface QuotaHolder {
+  readonly caller: string;
+}
+
 /**
  * Concurrent running runs per caller (API key, or IP without auth), over HTTP and WS
  * together. A caller's count drops when its run finishes, whatever way it ends.
@@ -10,14 +15,15 @@ export class RunQuota {
   /** `max`: runs one caller may have running at once; 0 = no limit. */
   constructor(private readonly max: number) {}
 
-  /** True when `caller` may start one more run now (spends nothing). */
-  available(caller: string): boolean {
-    return this.max === 0 || (this.running.get(caller) ?? 0) < this.max;
+  /** True when `who` may start one more run now (spends nothing). */
+  available(who: QuotaHolder): boolean {
+    return this.max === 0 || (this.running.get(who.caller) ?? 0) < this.max;
   }
 
-  /** Counts `run` against `caller` until it finishes. */
-  hold(caller: string, run: Run): void {
+  /** Counts `run` against `who` until it finishes. */
+  hold(who: QuotaHolder, run: Run): void {
     if (this.max === 0) return; // no limit: nothing to count (saves a promise reaction per run)
+    const caller = who.caller;
     this.running.set(caller, (this.running.get(caller) ?? 0) + 1);
     void run.finished.then(() => {
       const left = (this.running.get(caller) ?? 1) - 1;

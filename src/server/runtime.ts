@@ -70,9 +70,7 @@ export class BondRuntime {
   }
 
   /** The client's address as Bun sees it (undefined before listen or for a closed socket). */
-  peerAddress(request: Request): string | undefined {
-    return this.server?.requestIP(request)?.address;
-  }
+  readonly peerAddress = (request: Request): string | undefined => this.server?.requestIP(request)?.address;
 
   /** Seconds a client should wait before retrying a 503. */
   get retryAfterSeconds(): string {

@@ -45,7 +45,7 @@ export function askRoutes(runtime: BondRuntime) {
   return new Elysia({ name: "bond-ask" }).post(
     "/ask",
     ({ body, request, set }) => {
-      const who: Principal | null = runtime.access.identify(request, runtime.peerAddress(request));
+      const who: Principal | null = runtime.access.identify(request, runtime.peerAddress);
       if (!who || who.scope !== null) return unauthorized(); // a stream token is no key
       if (runtime.shuttingDown) {
         return jsonError(503, "The server is shutting down.", { "retry-after": runtime.retryAfterSeconds });
@@ -56,7 +56,7 @@ export function askRoutes(runtime: BondRuntime) {
       if (!lookup.ok) return jsonError(400, BAD_SESSION_ID);
       if (lookup.session?.isRunning) return jsonError(409, "A run is already in progress in this session.");
       // The concurrency check spends nothing, so it goes before the rate limit, which spends a token.
-      if (!runtime.runQuota.available(who.caller)) {
+      if (!runtime.runQuota.available(who)) {
         return jsonError(429, CONCURRENT_RUNS_LIMIT(runtime.config.max_concurrent_runs_per_caller), { "retry-after": "1" });
       }
       if (runtime.rateLimiter) {
@@ -70,7 +70,7 @@ export function askRoutes(runtime: BondRuntime) {
       runtime.http.tagSession(request, session.id);
       const started = runtime.sessions.start(session, prompt.prompt);
       if (!started.ok) return jsonError(409, "A run is already in progress in this session.");
-      runtime.runQuota.hold(who.caller, started.run);
+      runtime.runQuota.hold(who, started.run);
       // A plain object: Elysia makes the Response once with the hooks' headers (returning a Response of
       // our own makes it copy that Response to add them).
       set.headers["content-type"] = JSON_CONTENT_TYPE;

@@ -27,7 +27,7 @@ export function sessionRoutes(runtime: BondRuntime) {
   const timeoutMs = runtime.config.session_timeout_seconds * 1000;
   /** The caller's session, or a response refusing it: another key's session is "not found", as an unknown one. */
   const find = (id: string, request: Request): Session | Response => {
-    const who = runtime.access.identify(request, runtime.peerAddress(request));
+    const who = runtime.access.identify(request, runtime.peerAddress);
     if (!who || who.scope !== null) return unauthorized(); // a stream token opens only the stream
     const session = SESSION_ID_PATTERN.test(id) ? runtime.sessions.get(id, who.owner) : undefined;
     return session ?? jsonError(404, SESSION_NOT_FOUND);

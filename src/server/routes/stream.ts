@@ -10,7 +10,7 @@ export const SESSION_NOT_FOUND = "Session not found or expired";
 
 export function streamRoutes(runtime: BondRuntime) {
   return new Elysia({ name: "bond-stream" }).get("/stream/:session_id", ({ params, request, query }) => {
-    const who = runtime.access.identify(request, runtime.peerAddress(request));
+    const who = runtime.access.identify(request, runtime.peerAddress);
     if (!who) return unauthorized();
     const id = params.session_id;
     // Another key's session, or one a token does not cover, is "not found": never reveal that it exists.

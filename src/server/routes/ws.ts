@@ -67,7 +67,7 @@ export function wsRoutes(runtime: BondRuntime) {
     const lookup = findSessionForPrompt(runtime, requested, who.owner);
     if (!lookup.ok) return wsError("bad_request", BAD_SESSION_ID);
     if (lookup.session?.isRunning) return wsError("busy", "A run is already in progress in this session.");
-    if (!runtime.runQuota.available(who.caller)) {
+    if (!runtime.runQuota.available(who)) {
       return wsError("rate_limited", CONCURRENT_RUNS_LIMIT(runtime.config.max_concurrent_runs_per_caller));
     }
     if (runtime.rateLimiter) {
@@ -78,7 +78,7 @@ export function wsRoutes(runtime: BondRuntime) {
     if (!session) return wsError("unavailable", "The server has reached its limit of concurrent sessions.");
     const started = runtime.sessions.start(session, prompt.prompt);
     if (!started.ok) return wsError("busy", "A run is already in progress in this session.");
-    runtime.runQuota.hold(who.caller, started.run);
+    runtime.runQuota.hold(who, started.run);
     follow(raw, state, session.id, started.run, 0);
     return null;
   };
@@ -122,7 +122,8 @@ export function wsRoutes(runtime: BondRuntime) {
     },
     open(ws) {
       const raw = ws.raw as Raw;
-      const who = runtime.access.identify(ws.data.request, raw.remoteAddress);
+      const address = raw.remoteAddress;
+      const who = runtime.access.identify(ws.data.request, () => address);
       if (!who) {
         raw.close(1008, "unauthorized"); // the upgrade gate lets none through: defence in depth
         return;
