@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RunChecker } from "./check.ts";
 import { ConnPool, ResponseParser } from "./http1.ts";
 import { leanSseRun } from "./lean-sse-client.ts";
+import { ThreadCpu } from "./proc.ts";
 import { REPO, type ServerHandle, startServer } from "./procs.ts";
 import { sseRun } from "./sse-client.ts";
 import { SseParser } from "./sse-parser.ts";
@@ -15,6 +16,23 @@ function parse(chunks: string[]): [string, string, string][] {
   for (const c of chunks) p.push(enc.encode(c));
   return out;
 }
+
+describe("ThreadCpu", () => {
+  test.skipIf(process.platform !== "linux")("counts the CPU its threads run between calls, and only theirs", async () => {
+    const comm = (await Bun.file(`/proc/${process.pid}/comm`).text()).trim();
+    const main = new ThreadCpu(process.pid, comm);
+    const none = new ThreadCpu(process.pid, "no-such-thread");
+    const until = performance.now() + 100;
+    let spins = 0;
+    while (performance.now() < until) spins++;
+    expect(spins).toBeGreaterThan(0);
+    // 100 ms of busy main thread: most of it is CPU, whatever else the machine does.
+    expect(main.sinceLast()).toBeGreaterThan(20);
+    expect(main.sinceLast()).toBeLessThan(20);
+    expect(none.sinceLast()).toBe(0);
+    expect(new ThreadCpu(2 ** 30, comm).sinceLast()).toBeNaN();
+  });
+});
 
 describe("SseParser", () => {
   test("frames split anywhere across chunks, comments and retry skipped", () => {

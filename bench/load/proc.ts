@@ -91,22 +91,38 @@ export function runQueueWaitMs(pid: number | "self"): number {
 }
 
 /**
- * CPU milliseconds that the threads of `pid` named `comm` (e.g. JSC's "JITWorker")
- * have run, from /proc/<pid>/task/<tid>/schedstat; NaN when unreadable.
+ * CPU time of the threads of `pid` named `comm` (e.g. JSC's "JITWorker"), from
+ * /proc/<pid>/task/<tid>/schedstat. JSC starts and ends its worker threads as
+ * needed, so a plain sum would drop when one ends: `sinceLast()` adds each live
+ * thread's growth since the previous call (a thread that ended in between loses
+ * only what it ran after that call). NaN when /proc is unreadable.
  */
-export function threadsCpuMs(pid: number, comm: string): number {
-  try {
-    let total = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() !== comm) continue;
-        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
-      } catch {
-        // The thread ended between the listing and the read.
+export class ThreadCpu {
+  private last = new Map<string, number>();
+  constructor(
+    private readonly pid: number,
+    private readonly comm: string,
+  ) {
+    this.sinceLast();
+  }
+
+  sinceLast(): number {
+    const now = new Map<string, number>();
+    try {
+      for (const tid of readdirSync(`/proc/${this.pid}/task`)) {
+        try {
+          if (readFileSync(`/proc/${this.pid}/task/${tid}/comm`, "utf8").trim() !== this.comm) continue;
+          now.set(tid, Number(readFileSync(`/proc/${this.pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]) / 1e6);
+        } catch {
+          // The thread ended between the listing and the read.
+        }
       }
+    } catch {
+      return Number.NaN;
     }
-    return total;
-  } catch {
-    return Number.NaN;
+    let grown = 0;
+    for (const [tid, ms] of now) grown += ms - (this.last.get(tid) ?? 0);
+    this.last = now;
+    return grown;
   }
 }

@@ -53,7 +53,7 @@ const SHOWN: Record<Step["kind"], string[]> = {
   sse: ["events_per_s", "events_per_cpu_s", "latency_p50_ms", "latency_p99_ms", "server_cpu_pct"],
   ws: ["events_per_s", "events_per_cpu_s", "latency_p50_ms", "latency_p99_ms", "server_cpu_pct"],
   ttfe: ["ttfe_p50_ms", "ttfe_p99_ms", "ttfe_p99_undisturbed_ms", "disturbed_runs_pct", "warmup_runs", "jit_ms_while_measured"],
-  fanout: ["lateness_p50_ms", "lateness_p99_ms", "ttfe_p50_ms", "ttfe_p99_ms"],
+  fanout: ["lateness_p50_ms", "lateness_p99_ms", "ttfe_p50_ms", "ttfe_p99_ms", "warmup_rounds", "jit_ms_while_measured"],
   idle: ["held", "rss_per_stream_kib", "server_cpu_pct", "server_rss_mib", "ramp_ms"],
   coldstart: ["coldstart_p50_ms", "coldstart_min_ms"],
 };
@@ -129,6 +129,7 @@ const UNITS: Record<string, string> = {
   ttfe_p99_undisturbed_ms: "first event p99, runs not delayed by the scheduler (ms, diagnosis)",
   disturbed_runs_pct: "runs where a main thread waited ≥ 0.1 ms for its core (%)",
   warmup_runs: "unmeasured runs until the server's JIT settled",
+  warmup_rounds: "unmeasured rounds of 1 000 streams until the server's JIT settled",
   jit_ms_while_measured: "server's JIT threads while measured (CPU ms)",
   lateness_p50_ms: "lateness p50 (ms)",
   lateness_p99_ms: "lateness p99 (ms)",
@@ -207,7 +208,7 @@ function describeStep(s: Step): string {
     case "ttfe":
       return `${s.count} sequential runs, new session each, after unmeasured ones until the server's JIT settled (3 windows of 1 000 runs in a row each costing its JIT threads < 2 ms of CPU; see the warm-up row), N=${s.n}, D=0: POST /ask sent → first \`text\` received; lean keep-alive HTTP/1.1 client (bench/load/http1.ts), not fetch.`;
     case "fanout":
-      return `${s.count} streams started together (after one unmeasured round of the same size, which warms both servers' JIT), N=${s.n}, D=${s.delayMs} ms; on both servers a run starts at its POST /ask (API.md), so deltas due before the stream connects arrive together; lateness of delta k = arrival − (fitted start + k·D).`;
+      return `${s.count} streams started together, after unmeasured rounds of 1 000 streams until the server's JIT settled (2 rounds in a row each costing its JIT threads < 5 ms of CPU; see the warm-up row), N=${s.n}, D=${s.delayMs} ms; on both servers a run starts at its POST /ask (API.md), so deltas due before the stream connects arrive together; lateness of delta k = arrival − (fitted start + k·D).`;
     case "idle":
       return `${s.count} SSE streams opened (200 at a time), then held ${s.durationMs / 1000} s with no events (N=${s.n}, D=${s.delayMs / 1000} s); held = still open with a valid prefix; RSS per stream = VmRSS growth / streams held; CPU over the hold.`;
     case "coldstart":

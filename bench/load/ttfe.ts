@@ -5,7 +5,7 @@
  * much as the baseline server's work and added its own tail.
  */
 import { ErrorTally } from "./check.ts";
-import { runQueueWaitMs, threadsCpuMs } from "./proc.ts";
+import { runQueueWaitMs, ThreadCpu } from "./proc.ts";
 import { sseRunner } from "./sse-runner.ts";
 import { percentile } from "./stats.ts";
 import type { ScenarioResult, ScenarioSpec } from "./types.ts";
@@ -44,22 +44,20 @@ export async function ttfe(spec: ScenarioSpec): Promise<ScenarioResult> {
   let warmup = 0;
   let quiet = 0;
   let settled = false;
-  let jitAt = threadsCpuMs(spec.serverPid, "JITWorker");
+  const jit = new ThreadCpu(spec.serverPid, "JITWorker");
   while (!settled && warmup < MAX_WARMUP_RUNS && performance.now() < deadline) {
     const r = await runOnce();
     runs++;
     warmup++;
     if (r.problem) errors.add(r.problem);
     if (warmup >= MIN_WARMUP_RUNS && warmup % WARMUP_WINDOW === 0) {
-      const jit = threadsCpuMs(spec.serverPid, "JITWorker");
-      // NaN (no /proc): fall back to the minimum warm-up.
-      quiet = jit - jitAt >= SETTLED_JIT_MS ? 0 : quiet + 1;
+      // NaN (no /proc): counts as quiet, so the warm-up falls back to its minimum.
+      quiet = jit.sinceLast() >= SETTLED_JIT_MS ? 0 : quiet + 1;
       settled = quiet >= QUIET_WINDOWS;
-      jitAt = jit;
     }
   }
 
-  const jitBefore = threadsCpuMs(spec.serverPid, "JITWorker");
+  jit.sinceLast();
   for (let i = 0; i < spec.count && performance.now() < deadline; i++) {
     const w0 = runQueueWaitMs(spec.serverPid) + runQueueWaitMs("self");
     const r = await runOnce();
@@ -82,7 +80,7 @@ export async function ttfe(spec: ScenarioSpec): Promise<ScenarioResult> {
       ttfe_p99_undisturbed_ms: percentile(undisturbed, 99),
       disturbed_runs_pct: firsts.length ? (100 * (firsts.length - undisturbed.length)) / firsts.length : Number.NaN,
       warmup_runs: warmup,
-      jit_ms_while_measured: threadsCpuMs(spec.serverPid, "JITWorker") - jitBefore,
+      jit_ms_while_measured: jit.sinceLast(),
     },
     runs,
     errors: errors.count,
