@@ -26,11 +26,15 @@ function wakeScheduledLogs(): void {
   wakeScheduled = false;
   for (const log of toWake) {
     toWake.delete(log);
+    log.queuedForWake = false;
     log.wakeAll();
   }
 }
 
 function scheduleWake(log: RunLog): void {
+  // A fast run appends many events per turn: one flag check instead of a set insert per event.
+  if (log.queuedForWake) return;
+  log.queuedForWake = true;
   toWake.add(log);
   if (!wakeScheduled) {
     wakeScheduled = true;
@@ -56,6 +60,8 @@ const CLOSING_EVENTS = 3;
  */
 export class RunLog {
   /** The events, in order (text deltas as bare strings: see LogEntry); event i has the id `<run>:<i+1>`. */
+  /** In the set of logs whose subscribers the next wake-up turn wakes (scheduleWake). */
+  queuedForWake = false;
   readonly entries: LogEntry[] = [];
   /** Encodings shared between subscribers, made and read by the server's encoders (src/server/encode.ts). */
   sseShared: SseChunk | null = null;
@@ -126,7 +132,10 @@ export class RunLog {
     this.entries.push(event.type === "text" ? event.content : event);
     if (this.waiters.length > 0) {
       if (this.ended) {
-        toWake.delete(this);
+        if (this.queuedForWake) {
+          toWake.delete(this);
+          this.queuedForWake = false;
+        }
         this.wakeAll();
       } else scheduleWake(this);
     }
