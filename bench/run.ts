@@ -35,6 +35,10 @@ if (steps.length === 0) {
 }
 const bondDir = option("bond-dir") ?? REPO;
 const pin = cores();
+// This process only spawns, drains the servers' output (Bond logs a line per request) and
+// reports: it belongs with the load generator, not on the server's core, where reading a log
+// pipe would preempt the measured server.
+if (pin.client) Bun.spawnSync(["taskset", "-a", "-p", "-c", pin.client, String(process.pid)], { stdout: "ignore", stderr: "ignore" });
 for (const sig of ["SIGINT", "SIGTERM"] as const)
   process.on(sig, () => {
     killSpawned();

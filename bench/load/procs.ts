@@ -83,9 +83,13 @@ export async function startServer(
   const err = new Tail();
   let resolveUrl: (u: string) => void = () => {};
   const urlSeen = new Promise<string>((r) => (resolveUrl = r));
+  let urlFound = false;
   void drain(proc.stdout, out, (l) => {
+    if (urlFound) return; // after the first line, the server's logs are only kept for errors
     const m = /listening on (https?:\/\/\S+)/i.exec(l);
-    if (m?.[1]) resolveUrl(m[1].replace(/\/$/, "").replace("://0.0.0.0:", "://127.0.0.1:").replace("://localhost:", "://127.0.0.1:"));
+    if (!m?.[1]) return;
+    urlFound = true;
+    resolveUrl(m[1].replace(/\/$/, "").replace("://0.0.0.0:", "://127.0.0.1:").replace("://localhost:", "://127.0.0.1:"));
   });
   void drain(proc.stderr, err);
   const fail = async (why: string): Promise<never> => {
