@@ -60,9 +60,9 @@ const CLOSING_EVENTS = 3;
  */
 export class RunLog {
   /** The events, in order (text deltas as bare strings: see LogEntry); event i has the id `<run>:<i+1>`. */
+  readonly entries: LogEntry[] = [];
   /** In the set of logs whose subscribers the next wake-up turn wakes (scheduleWake). */
   queuedForWake = false;
-  readonly entries: LogEntry[] = [];
   /** Encodings shared between subscribers, made and read by the server's encoders (src/server/encode.ts). */
   sseShared: SseChunk | null = null;
   wsFrames: string[] | null = null;
