@@ -8,7 +8,7 @@
 import { ErrorTally } from "./check.ts";
 import type { SseRunResult } from "./sse-client.ts";
 import { sseRunner } from "./sse-runner.ts";
-import { ThreadCpu } from "./proc.ts";
+import { JitSettling } from "./proc.ts";
 import { percentile } from "./stats.ts";
 import type { ScenarioResult, ScenarioSpec } from "./types.ts";
 
@@ -37,14 +37,12 @@ export async function fanout(spec: ScenarioSpec): Promise<ScenarioResult> {
   // of runs; compiling them takes the server's core mid-burst (measured after one warm-up round:
   // Bond's JIT threads used 76-88 ms during the measured round, the baseline's 13-15 ms).
   // One round of 20 streams (the first harness) left Bond's lateness p99 at 60 ms.
-  const jit = new ThreadCpu(spec.serverPid, "JITWorker");
+  const jit = new JitSettling(spec.serverPid, SETTLED_JIT_MS, QUIET_ROUNDS);
   let warmRounds = 0;
-  let quiet = 0;
-  while (quiet < QUIET_ROUNDS && warmRounds < MAX_WARM_ROUNDS) {
+  while (!jit.settled && warmRounds < MAX_WARM_ROUNDS) {
     await start(WARM_ROUND_STREAMS);
     warmRounds++;
-    // NaN (no /proc) counts as quiet: the warm-up then falls back to QUIET_ROUNDS rounds.
-    quiet = jit.sinceLast() >= SETTLED_JIT_MS ? 0 : quiet + 1;
+    jit.endWindow();
   }
   const all: { r: SseRunResult; textTimes: number[] }[] = await start(spec.count);
   const jitMs = jit.sinceLast();
@@ -75,6 +73,6 @@ export async function fanout(spec: ScenarioSpec): Promise<ScenarioResult> {
     runs: all.length,
     errors: errors.count,
     errorKinds: errors.kinds,
-    notes: quiet < QUIET_ROUNDS ? [`the server's JIT had not settled after ${warmRounds} warm-up rounds`] : [],
+    notes: jit.settled ? [] : [`the server's JIT had not settled after ${warmRounds} warm-up rounds`],
   };
 }

@@ -126,3 +126,34 @@ export class ThreadCpu {
     return grown;
   }
 }
+
+/**
+ * Whether a server's JIT has settled, for a warm-up: after `quietWindows` windows in a row
+ * (each closed by `endWindow`) in which its JITWorker threads ran under `quietMs` of CPU.
+ * Without /proc every window counts as quiet, so a warm-up falls back to its minimum.
+ */
+export class JitSettling {
+  private readonly jit: ThreadCpu;
+  private quiet = 0;
+
+  constructor(
+    pid: number,
+    private readonly quietMs: number,
+    private readonly quietWindows: number,
+  ) {
+    this.jit = new ThreadCpu(pid, "JITWorker");
+  }
+
+  endWindow(): void {
+    this.quiet = this.jit.sinceLast() >= this.quietMs ? 0 : this.quiet + 1;
+  }
+
+  get settled(): boolean {
+    return this.quiet >= this.quietWindows;
+  }
+
+  /** JIT CPU milliseconds since the last window ended (or since the last call). */
+  sinceLast(): number {
+    return this.jit.sinceLast();
+  }
+}

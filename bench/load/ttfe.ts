@@ -5,7 +5,7 @@
  * much as the baseline server's work and added its own tail.
  */
 import { ErrorTally } from "./check.ts";
-import { runQueueWaitMs, ThreadCpu } from "./proc.ts";
+import { JitSettling, runQueueWaitMs } from "./proc.ts";
 import { sseRunner } from "./sse-runner.ts";
 import { percentile } from "./stats.ts";
 import type { ScenarioResult, ScenarioSpec } from "./types.ts";
@@ -21,7 +21,7 @@ import type { ScenarioResult, ScenarioSpec } from "./types.ts";
  * QUIET_WINDOWS in a row each cost the JIT under SETTLED_JIT_MS, at most
  * MAX_WARMUP_RUNS (then the figures carry a note).
  */
-export const MIN_WARMUP_RUNS = 600;
+const MIN_WARMUP_RUNS = 600;
 const WARMUP_WINDOW = 1000;
 const SETTLED_JIT_MS = 2;
 const QUIET_WINDOWS = 3;
@@ -42,19 +42,13 @@ export async function ttfe(spec: ScenarioSpec): Promise<ScenarioResult> {
   const runOnce = () => client.run({ n: spec.n, prompt: "first event", timeoutMs: RUN_TIMEOUT_MS });
 
   let warmup = 0;
-  let quiet = 0;
-  let settled = false;
-  const jit = new ThreadCpu(spec.serverPid, "JITWorker");
-  while (!settled && warmup < MAX_WARMUP_RUNS && performance.now() < deadline) {
+  const jit = new JitSettling(spec.serverPid, SETTLED_JIT_MS, QUIET_WINDOWS);
+  while (!jit.settled && warmup < MAX_WARMUP_RUNS && performance.now() < deadline) {
     const r = await runOnce();
     runs++;
     warmup++;
     if (r.problem) errors.add(r.problem);
-    if (warmup >= MIN_WARMUP_RUNS && warmup % WARMUP_WINDOW === 0) {
-      // NaN (no /proc): counts as quiet, so the warm-up falls back to its minimum.
-      quiet = jit.sinceLast() >= SETTLED_JIT_MS ? 0 : quiet + 1;
-      settled = quiet >= QUIET_WINDOWS;
-    }
+    if (warmup >= MIN_WARMUP_RUNS && warmup % WARMUP_WINDOW === 0) jit.endWindow();
   }
 
   jit.sinceLast();
@@ -87,7 +81,7 @@ export async function ttfe(spec: ScenarioSpec): Promise<ScenarioResult> {
     errorKinds: errors.kinds,
     notes: [
       ...(firsts.length < spec.count ? [`only ${firsts.length} of ${spec.count} runs measured`] : []),
-      ...(settled ? [] : [`the server's JIT had not settled after ${warmup} warm-up runs`]),
+      ...(jit.settled ? [] : [`the server's JIT had not settled after ${warmup} warm-up runs`]),
     ],
   };
 }
