@@ -88,9 +88,8 @@ function usageJson(e: Extract<AgentEvent, { type: "usage" }>, prefix: string): s
 /** The SSE frame of the log's event `i` (a bare string in the log is a text delta). */
 function sseFrame(log: RunLog, i: number): string {
   const e = log.entries[i]!;
-  return typeof e === "string"
-    ? `id: ${log.eventId(i)}\nevent: text\ndata: ${sseDeltaPayload(e)}\n\n`
-    : `id: ${log.eventId(i)}\nevent: ${e.type}\ndata: ${ssePayload(e)}\n\n`;
+  const delta = typeof e === "string";
+  return `id: ${log.eventId(i)}\nevent: ${delta ? "text" : e.type}\ndata: ${delta ? sseDeltaPayload(e) : ssePayload(e)}\n\n`;
 }
 
 /**
