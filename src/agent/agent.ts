@@ -33,8 +33,11 @@ export interface RunInput {
 /** What a finished run adds to the session: its messages and what it spent. */
 export interface RunOutcome {
   messages: Message[];
-  usage: UsageTotals;
+  /** The run's `usage` event (the last one emitted), shared: the log keeps it, and a session keeps its last log. */
+  usage: UsageEvent;
 }
+
+export type UsageEvent = Extract<AgentEvent, { type: "usage" }>;
 
 const DEFAULT_INSTRUCTIONS = "You are a helpful assistant.";
 
@@ -133,9 +136,10 @@ export class BondAgent {
           added.push(answer);
           // Only into a caller's conversation: our own copy was the model's request, left as it saw it.
           if (inPlace) messages.push(answer);
-          emit(usage.event(this.model.name));
+          const spent = usage.event(this.model.name);
+          emit(spent);
           emit({ type: "complete", data: turn.text });
-          return { messages: added, usage: usage.totals() };
+          return { messages: added, usage: spent };
         }
         if (round >= this.maxToolRounds) {
           throw new ModelError(`The run reached its limit of ${this.maxToolRounds} tool rounds.`);
@@ -148,9 +152,10 @@ export class BondAgent {
       if (closing) emit(closing);
       // Models report usage at the end of a round; for a round cut short, count what streamed (one token a delta).
       if (turn && !turn.usageReported) usage.add(0, turn.deltas, 0);
-      emit(usage.event(this.model.name));
+      const spent = usage.event(this.model.name);
+      emit(spent);
       emit(signal.aborted ? abortedTerminal(signal.reason) : { type: "error", error: errorMessage(err) });
-      return { messages: added, usage: usage.totals() };
+      return { messages: added, usage: spent };
     }
   }
 
@@ -259,6 +264,31 @@ function errorMessage(err: unknown): string {
   return "The agent failed with an internal error.";
 }
 
+type BlockEvent = Extract<AgentEvent, { type: "block_start" | "block_end" }>;
+
+/** Blocks numbered below this share their (frozen) start and end events between runs. */
+const SHARED_BLOCKS = 8;
+const BLOCK_KINDS: readonly BlockKind[] = ["text", "thinking", "tool-call"];
+
+function frozenBlockEvents(type: BlockEvent["type"]): Record<BlockKind, readonly BlockEvent[]> {
+  const byKind = {} as Record<BlockKind, readonly BlockEvent[]>;
+  for (const kind of BLOCK_KINDS) byKind[kind] = Array.from({ length: SHARED_BLOCKS }, (_, idx) => Object.freeze({ type, kind, idx }));
+  return byKind;
+}
+
+const SHARED_BLOCK_EVENTS: Record<BlockEvent["type"], Record<BlockKind, readonly BlockEvent[]>> = {
+  block_start: frozenBlockEvents("block_start"),
+  block_end: frozenBlockEvents("block_end"),
+};
+
+/**
+ * A block's start or end event. Most runs have a few blocks, and a finished session keeps its
+ * last run's events: a shared event is one object fewer for each full collection to visit.
+ */
+function blockEvent(type: BlockEvent["type"], kind: BlockKind, idx: number): BlockEvent {
+  return SHARED_BLOCK_EVENTS[type][kind][idx] ?? { type, kind, idx };
+}
+
 /** Opens and closes blocks so that exactly one is open at a time, numbered without gaps. */
 class BlockTracker {
   private open: { kind: BlockKind; idx: number; callIndex: number } | null = null;
@@ -282,14 +312,14 @@ class BlockTracker {
     const open = this.open;
     if (!open) return null;
     this.open = null;
-    return { type: "block_end", kind: open.kind, idx: open.idx };
+    return blockEvent("block_end", open.kind, open.idx);
   }
 
   private switchTo(kind: BlockKind, callIndex: number): { begin: AgentEvent; end: AgentEvent | null } {
     const end = this.close();
     const idx = this.next++;
     this.open = { kind, idx, callIndex };
-    return { begin: { type: "block_start", kind, idx }, end };
+    return { begin: blockEvent("block_start", kind, idx), end };
   }
 }
 
@@ -361,16 +391,14 @@ class UsageCounter {
     this.cost = this.cost === null || cost === null ? null : this.cost + cost;
   }
 
-  totals(): UsageTotals {
+  event(model: string): UsageEvent {
     return {
+      type: "usage",
       prompt_tokens: this.prompt,
       completion_tokens: this.completion,
       total_tokens: this.prompt + this.completion,
       total_cost: this.cost,
+      model,
     };
-  }
-
-  event(model: string): AgentEvent {
-    return { type: "usage", ...this.totals(), model };
   }
 }

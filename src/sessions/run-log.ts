@@ -67,7 +67,8 @@ export class RunLog {
   sseShared: SseChunk | null = null;
   wsFrames: string[] | null = null;
   private ended = false;
-  private waiters: Array<() => void> = [];
+  /** Null while nobody waits: a finished session keeps its last log, and every object kept costs each full collection. */
+  private waiters: Array<() => void> | null = null;
   private bytes = 0;
   private blockOpen = false;
   private over = false;
@@ -130,7 +131,7 @@ export class RunLog {
       else if (event.type === "block_end") this.blockOpen = false;
     }
     this.entries.push(event.type === "text" ? event.content : event);
-    if (this.waiters.length > 0) {
+    if (this.waiters !== null) {
       if (this.ended) {
         if (this.queuedForWake) {
           toWake.delete(this);
@@ -145,8 +146,8 @@ export class RunLog {
   /** Wakes every waiting subscriber; they then take all that was logged since, in one go. */
   wakeAll(): void {
     const waiters = this.waiters;
-    if (waiters.length === 0) return;
-    this.waiters = [];
+    if (waiters === null) return;
+    this.waiters = null;
     for (const wake of waiters) wake();
   }
 
@@ -158,13 +159,18 @@ export class RunLog {
 
   /** Calls `wake` once when the log next grows or ends (forget it with offNext). */
   onNext(wake: () => void): void {
-    this.waiters.push(wake);
+    if (this.waiters === null) this.waiters = [wake];
+    else this.waiters.push(wake);
   }
 
   /** Forgets a `wake` given to onNext that has not been called. */
   offNext(wake: () => void): void {
-    const i = this.waiters.indexOf(wake);
-    if (i >= 0) this.waiters.splice(i, 1);
+    const waiters = this.waiters;
+    if (waiters === null) return;
+    const i = waiters.indexOf(wake);
+    if (i < 0) return;
+    if (waiters.length === 1) this.waiters = null;
+    else waiters.splice(i, 1);
   }
 }
 

@@ -22,7 +22,10 @@ export class Session {
   /** Runs started in this session; the latest one's log is kept for replay and resume. */
   runCount = 0;
   latestRun: Run | null = null;
-  readonly usage: UsageTotals = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, total_cost: 0 };
+  /** What its runs spent, as plain fields: a session lives for its timeout (an hour by default), and every object it keeps costs each full garbage collection. */
+  private promptTokens = 0;
+  private completionTokens = 0;
+  private cost: number | null = 0;
 
   /** Its store key: see sessionKey. */
   readonly key: string;
@@ -55,11 +58,19 @@ export class Session {
     return this.updatedAt + timeoutMs;
   }
 
+  /** Totals over its runs; the cost is null once any run's cost is unknown. */
+  get usage(): UsageTotals {
+    return {
+      prompt_tokens: this.promptTokens,
+      completion_tokens: this.completionTokens,
+      total_tokens: this.promptTokens + this.completionTokens,
+      total_cost: this.cost,
+    };
+  }
+
   addUsage(run: UsageTotals): void {
-    this.usage.prompt_tokens += run.prompt_tokens;
-    this.usage.completion_tokens += run.completion_tokens;
-    this.usage.total_tokens += run.total_tokens;
-    this.usage.total_cost =
-      this.usage.total_cost === null || run.total_cost === null ? null : this.usage.total_cost + run.total_cost;
+    this.promptTokens += run.prompt_tokens;
+    this.completionTokens += run.completion_tokens;
+    this.cost = this.cost === null || run.total_cost === null ? null : this.cost + run.total_cost;
   }
 }

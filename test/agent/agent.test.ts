@@ -70,7 +70,9 @@ describe("BondAgent tool loop", () => {
     expect(terminal.data.data).toBe("all done");
     expect(events.filter((e) => e.type === "tool_exec").map((e) => (e as { id: string }).id)).toEqual(["a", "b"]);
     expect(events.filter((e) => e.type === "tool_result").map((e) => (e as { id: string }).id)).toEqual(["b", "a"]);
-    expect(outcome.usage).toEqual({ prompt_tokens: 12, completion_tokens: 4, total_tokens: 16, total_cost: null });
+    expect(outcome.usage).toMatchObject({ type: "usage", prompt_tokens: 12, completion_tokens: 4, total_tokens: 16, total_cost: null });
+    // The outcome's usage is the last usage event itself (one object kept per run, not two).
+    expect(outcome.usage).toBe(events.findLast((e) => e.type === "usage") as typeof outcome.usage);
     // The second round saw both results, linked to their calls, in block order.
     const second = model.requests[1]!.messages;
     expect(second.map((m) => m.role)).toEqual(["user", "assistant", "tool", "tool"]);
