@@ -87,7 +87,7 @@ function usageJson(e: Extract<AgentEvent, { type: "usage" }>, prefix: string): s
 
 /** The SSE frame of the log's event `i` (a bare string in the log is a text delta). */
 function sseFrame(log: RunLog, i: number): string {
-  const e = log.entries[i]!;
+  const e = log.entryAt(i);
   const delta = typeof e === "string";
   return `id: ${log.eventId(i)}\nevent: ${delta ? "text" : e.type}\ndata: ${delta ? sseDeltaPayload(e) : ssePayload(e)}\n\n`;
 }
@@ -119,7 +119,7 @@ export function wsFrameAt(log: RunLog, i: number): string {
 
 /** The WebSocket frame of the log's event `i`, made afresh (for a run with one subscriber). */
 export function wsFrameOf(log: RunLog, i: number): string {
-  const e = log.entries[i]!;
+  const e = log.entryAt(i);
   return typeof e === "string" ? wsDeltaFrame("text", e, log.eventId(i)) : wsFrame(e, log.eventId(i));
 }
 

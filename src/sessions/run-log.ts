@@ -1,4 +1,5 @@
 import { isTerminal, type AgentEvent } from "../agent/events.ts";
+import { packDeltas, unpackDelta, type StoredEntry } from "./delta-packing.ts";
 
 /**
  * A logged event. A text delta, most of any log, is kept as its bare content string: a log lives
@@ -59,8 +60,10 @@ const CLOSING_EVENTS = 3;
  * reader from ever slowing the agent.
  */
 export class RunLog {
-  /** The events, in order (text deltas as bare strings: see LogEntry); event i has the id `<run>:<i+1>`. */
-  readonly entries: LogEntry[] = [];
+  /** The events, in order (read them with entryAt); event i has the id `<run>:<i+1>`. */
+  private readonly entries: StoredEntry[] = [];
+  /** Once a finished log is packed (settle): its deltas' text, which packed entries point into. */
+  private packedText: string | null = null;
   /** In the set of logs whose subscribers the next wake-up turn wakes (scheduleWake). */
   queuedForWake = false;
   /** Encodings shared between subscribers, made and read by the server's encoders (src/server/encode.ts). */
@@ -102,10 +105,20 @@ export class RunLog {
     return this.entries.length > 0 ? this.eventId(this.entries.length - 1) : null;
   }
 
-  /** Drops the shared encodings (nobody is reading): a replay makes them again. */
-  releaseEncodings(): void {
+  /** Event `i` (a bare string is a text delta); i < length. */
+  entryAt(i: number): LogEntry {
+    const e = this.entries[i]!;
+    return typeof e === "number" ? unpackDelta(this.packedText!, e) : e;
+  }
+
+  /**
+   * Nobody is reading: drops the shared encodings (a replay makes them again) and packs a
+   * finished log's deltas (see packDeltas): it stays as long as its session does.
+   */
+  settle(): void {
     this.sseShared = null;
     this.wsFrames = null;
+    if (this.ended && this.packedText === null) this.packedText = packDeltas(this.entries);
   }
 
   /** True once the terminal event is in the log. */

@@ -69,7 +69,7 @@ export class Run {
   /** When the last watcher leaves a running run, it gets a grace period to come back before it is cancelled. */
   unsubscribe(): void {
     this.subscribers = Math.max(0, this.subscribers - 1);
-    if (this.subscribers === 0 && !this.isRunning) this.log.releaseEncodings();
+    if (this.subscribers === 0 && !this.isRunning) this.log.settle();
     if (this.subscribers > 0 || !this.isRunning || this.graceTimer) return;
     this.graceTimer = setTimeout(() => {
       this.graceTimer = null;
@@ -88,7 +88,7 @@ export class Run {
     this.status = status;
     this.usage = usage;
     this.controller = null;
-    if (this.subscribers === 0) this.log.releaseEncodings();
+    if (this.subscribers === 0) this.log.settle();
     if (this.graceTimer) {
       clearTimeout(this.graceTimer);
       this.graceTimer = null;

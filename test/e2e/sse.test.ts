@@ -3,7 +3,8 @@ import { Type } from "@sinclair/typebox";
 import { defineTool } from "../../src/agent/tools.ts";
 import { ask, askOk, getJson, startServer, waitUntil, type TestServer, serversStoppedAfterAll } from "../helpers/server.ts";
 import { openSse, readSse } from "../helpers/sse.ts";
-import { checkRunInvariants, fromSse } from "../helpers/invariants.ts";
+import { checkRunInvariants, fromSse, fromWs } from "../helpers/invariants.ts";
+import { openWs, runFrames } from "../helpers/ws.ts";
 import { ScriptedModel, text, usage } from "../helpers/scripted-model.ts";
 
 const server = serversStoppedAfterAll();
@@ -104,6 +105,28 @@ describe("replay, resume and fan-out", () => {
     await waitUntil(async () => (await getJson(`${s.url}/sessions/${id}`)).json.status === "completed", 10_000, "run end");
     const { events } = { events: fromSse((await readSse(`${s.url}/stream/${id}`)).events) };
     expect(checkRunInvariants(events).data.data as string).toContain("42");
+  });
+
+  test("a finished run replayed after its readers left is what they saw, over SSE and WS", async () => {
+    // Once nobody reads a finished run, its log packs its deltas (src/sessions/delta-packing.ts):
+    // replays then read them back from the packed text. A tool round gives thinking, text and
+    // tool events across several blocks.
+    const id = await askOk(s.url, "What is 12*7?");
+    const live = fromSse((await readSse(`${s.url}/stream/${id}`)).events);
+    expect(checkRunInvariants(live).data.data as string).toContain("84");
+    expect(live.some((e) => e.type === "thinking")).toBe(true);
+    await waitUntil(async () => (await getJson(`${s.url}/sessions/${id}`)).json.status === "completed", 10_000, "run end");
+    expect(fromSse((await readSse(`${s.url}/stream/${id}`)).events)).toEqual(live);
+    const mid = live[5]!.id;
+    expect(fromSse((await readSse(`${s.url}/stream/${id}`, { "last-event-id": mid })).events)).toEqual(live.slice(6));
+    const ws = await openWs(s.wsUrl);
+    try {
+      ws.send({ type: "resume", session_id: id, last_event_id: live[0]!.id });
+      const doneAt = await ws.waitFor((f) => f.t === "done");
+      expect(fromWs(runFrames(ws.frames, 0, doneAt))).toEqual(live.slice(1));
+    } finally {
+      ws.close();
+    }
   });
 
   test("resume mid-run with Last-Event-ID loses and duplicates nothing", async () => {
