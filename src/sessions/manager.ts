@@ -121,7 +121,8 @@ export class SessionManager {
         this.store.delete(session.key);
         this.options.observer?.sessionExpired(session);
         removed++;
-      }
+      } else session.latestRun?.settleIfUnread(); // a run that ended before anyone read it
+
     }
     return removed;
   }

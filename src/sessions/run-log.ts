@@ -64,6 +64,7 @@ export class RunLog {
   private readonly entries: StoredEntry[] = [];
   /** Once a finished log is packed (settle): its deltas' text, which packed entries point into. */
   private packedText: string | null = null;
+  private packTried = false;
   /** In the set of logs whose subscribers the next wake-up turn wakes (scheduleWake). */
   queuedForWake = false;
   /** Encodings shared between subscribers, made and read by the server's encoders (src/server/encode.ts). */
@@ -118,7 +119,9 @@ export class RunLog {
   settle(): void {
     this.sseShared = null;
     this.wsFrames = null;
-    if (this.ended && this.packedText === null) this.packedText = packDeltas(this.entries);
+    if (!this.ended || this.packTried) return;
+    this.packTried = true; // once: a log too long to pack is not joined again at every sweep
+    this.packedText = packDeltas(this.entries);
   }
 
   /** True once the terminal event is in the log. */

@@ -78,6 +78,11 @@ export class Run {
     this.graceTimer.unref?.();
   }
 
+  /** For the session sweep: settles the log of a finished run that nobody is reading (see RunLog.settle). */
+  settleIfUnread(): void {
+    if (!this.isRunning && this.subscribers === 0) this.log.settle();
+  }
+
   cancel(reason: RunStop): boolean {
     if (!this.isRunning || this.controller === null || this.controller.signal.aborted) return false;
     this.controller.abort(reason);
@@ -88,7 +93,9 @@ export class Run {
     this.status = status;
     this.usage = usage;
     this.controller = null;
-    if (this.subscribers === 0) this.log.settle();
+    // A run nobody has read yet is about to be (a fast run can end before its stream connects):
+    // its log is settled when that reader leaves, or by the session sweep if none comes.
+    if (this.subscribers === 0 && this.everSubscribed) this.log.settle();
     if (this.graceTimer) {
       clearTimeout(this.graceTimer);
       this.graceTimer = null;
