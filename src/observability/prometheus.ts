@@ -54,6 +54,9 @@ interface SeriesEntry<T> {
   readonly data: T;
 }
 
+/** The label values of an unlabelled metric, shared: a default `[]` would be an array per call. */
+const NO_LABELS: readonly string[] = Object.freeze([]);
+
 /**
  * Values keyed by their label values, found through one map per label (a tree): no key string
  * is built per lookup (joining the values cost ~3 µs of every HTTP request's counting).
@@ -109,7 +112,7 @@ export class Counter implements Metric {
     if (labelNames.length === 0) this.series.get([]); // an unlabelled counter shows 0 from the start
   }
 
-  inc(by = 1, labelValues: readonly string[] = []): void {
+  inc(by = 1, labelValues: readonly string[] = NO_LABELS): void {
     if (!(by >= 0)) return; // counters never go down; NaN is dropped too
     this.series.get(labelValues).value += by;
   }
@@ -119,7 +122,7 @@ export class Counter implements Metric {
     this.series.get(labelValues);
   }
 
-  value(labelValues: readonly string[] = []): number {
+  value(labelValues: readonly string[] = NO_LABELS): number {
     return this.series.get(labelValues).value;
   }
 

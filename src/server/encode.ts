@@ -43,7 +43,7 @@ export function ssePayload(e: AgentEvent): string {
     case "tool_result":
       return `{"id":${q(e.id)},"name":${q(e.name)},"result":${q(e.result)},"is_error":${e.is_error}}`;
     case "usage":
-      return usageJson(e, "");
+      return usageJson(e, "{", "}");
     case "complete":
       return `{"data":${q(e.data)}}`;
     case "error":
@@ -70,7 +70,7 @@ export function wsFrame(e: AgentEvent, id: string): string {
     case "tool_result":
       return `{"t":"tool_result","id":${q(e.id)},"name":${q(e.name)},"result":${q(e.result)},"is_error":${e.is_error}${i}`;
     case "usage":
-      return usageJson(e, `"t":"usage",`).slice(0, -1) + i;
+      return usageJson(e, `{"t":"usage",`, i);
     case "complete":
       return `{"t":"complete","data":${q(e.data)}${i}`;
     case "error":
@@ -80,9 +80,10 @@ export function wsFrame(e: AgentEvent, id: string): string {
   }
 }
 
-function usageJson(e: Extract<AgentEvent, { type: "usage" }>, prefix: string): string {
+/** The usage fields between `open` (which opens the object) and `close` (which ends it). */
+function usageJson(e: Extract<AgentEvent, { type: "usage" }>, open: string, close: string): string {
   const cost = e.total_cost === null || !Number.isFinite(e.total_cost) ? "null" : String(e.total_cost);
-  return `{${prefix}"prompt_tokens":${e.prompt_tokens},"completion_tokens":${e.completion_tokens},"total_tokens":${e.total_tokens},"total_cost":${cost},"model":${q(e.model)}}`;
+  return `${open}"prompt_tokens":${e.prompt_tokens},"completion_tokens":${e.completion_tokens},"total_tokens":${e.total_tokens},"total_cost":${cost},"model":${jsonString(e.model)}${close}`;
 }
 
 /** The SSE frame of the log's event `i` (a bare string in the log is a text delta). */

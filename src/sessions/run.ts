@@ -70,7 +70,9 @@ export class Run {
   unsubscribe(): void {
     this.subscribers = Math.max(0, this.subscribers - 1);
     if (this.subscribers === 0 && !this.isRunning) this.log.settle();
-    if (this.subscribers > 0 || !this.isRunning || this.graceTimer) return;
+    // A run whose log has ended is only being wrapped up: nothing to cancel, and no timer to set
+    // and clear for every run (a reader leaves at the terminal event, just before the run is marked finished).
+    if (this.subscribers > 0 || !this.isRunning || this.log.isEnded || this.graceTimer) return;
     this.graceTimer = setTimeout(() => {
       this.graceTimer = null;
       if (this.subscribers === 0) this.cancel(new RunStop("client disconnected"));

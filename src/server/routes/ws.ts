@@ -7,6 +7,7 @@ import { jsonError } from "../http-error.ts";
 import { handshakeError } from "../ws-handshake.ts";
 import { parseClientFrame, wsError, type ClientFrame } from "../ws-frames.ts";
 import { WsSubscription } from "../ws-subscription.ts";
+import { jsonString } from "../encode.ts";
 import { resumePoint } from "../resume.ts";
 import type { BondRuntime } from "../runtime.ts";
 import { BAD_SESSION_ID, checkPrompt, CONCURRENT_RUNS_LIMIT, findSessionForPrompt } from "./ask.ts";
@@ -33,7 +34,7 @@ export function wsRoutes(runtime: BondRuntime) {
   const follow = (raw: Raw, state: SocketState, sessionId: string, run: Run, cursor: number): void => {
     state.sub?.stop();
     state.lastSessionId = sessionId;
-    raw.send(JSON.stringify({ t: "session", session_id: sessionId }));
+    raw.send(`{"t":"session","session_id":${jsonString(sessionId)}}`);
     const sub = new WsSubscription(
       raw,
       run,
