@@ -204,6 +204,7 @@ const server = Bun.serve<WsData>({
   hostname: HOST,
   port: PORT,
   reusePort: false,
+  development: false, // as Bond: production mode (no error pages)
   async fetch(req, srv) {
     const url = new URL(req.url);
     const path = url.pathname;

@@ -43,6 +43,9 @@ export function createBondServer(agent: BondAgent, config: Partial<ServerConfig>
     // Bun's own 413 has an empty body: let bodies a little over our limit through, to answer them in JSON.
     serve: {
       reusePort: false, // a stale instance must not silently share the port (TRAPS #13)
+      // Bun (and Elysia) default to development mode unless NODE_ENV=production: its error page
+      // shows stack traces to clients. A server is always in production here.
+      development: false,
       idleTimeout: options.idleTimeoutSeconds ?? 30,
       maxRequestBodySize: Math.max(cfg.max_body_bytes * 4, cfg.max_body_bytes + 1024 * 1024),
     },

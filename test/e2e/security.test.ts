@@ -406,6 +406,10 @@ describe("security headers and error shape", () => {
     expect(sse.headers.get("cache-control")).toContain("no-cache");
   });
 
+  test("Bun's development mode (an error page with stack traces) is off, whatever NODE_ENV says", () => {
+    expect(s.app.server!.development).toBe(false);
+  });
+
   test("errors never carry a stack trace", async () => {
     const bodies = await Promise.all([
       fetch(`${s.url}/ask`, { method: "POST", body: "{bad", headers: { "content-type": "application/json" } }),
