@@ -122,7 +122,6 @@ export class SessionManager {
         this.options.observer?.sessionExpired(session);
         removed++;
       } else session.latestRun?.settleIfUnread(); // a run that ended before anyone read it
-
     }
     return removed;
   }
