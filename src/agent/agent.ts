@@ -1,4 +1,4 @@
-import type { AgentEvent, BlockKind, UsageTotals } from "./events.ts";
+import type { AgentEvent, BlockKind } from "./events.ts";
 import type { Message, ToolCall } from "./messages.ts";
 import { ModelError, type Model, type ModelChunk, type ModelRequest, type ToolSpec } from "./models/model.ts";
 import type { AnyTool } from "./tools.ts";

@@ -28,7 +28,7 @@ export function packDeltas(entries: StoredEntry[]): string | null {
   let start = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    const content = typeof e === "string" ? e : typeof e === "object" && e.type === "thinking" ? e.content : null;
+    const content = deltaContent(e);
     if (content === null) continue;
     const length = content.length;
     // An empty delta, or one too long to encode, stays as it is (its share of the text is then unused).
@@ -60,10 +60,16 @@ function answerSpelledOut(entries: readonly StoredEntry[]): string | null {
 function joinDeltas(entries: readonly StoredEntry[]): string {
   const parts: string[] = [];
   for (const e of entries) {
-    if (typeof e === "string") parts.push(e);
-    else if (typeof e === "object" && e.type === "thinking") parts.push(e.content);
+    const content = deltaContent(e);
+    if (content !== null) parts.push(content);
   }
   return parts.join("");
+}
+
+/** The content of a text or thinking delta not yet packed; null for anything else. */
+function deltaContent(e: StoredEntry): string | null {
+  if (typeof e === "string") return e;
+  return typeof e === "object" && e.type === "thinking" ? e.content : null;
 }
 
 /** The delta a packed entry stands for: a text delta as its bare content, a thinking delta as its event. */

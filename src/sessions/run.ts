@@ -69,7 +69,7 @@ export class Run {
   /** When the last watcher leaves a running run, it gets a grace period to come back before it is cancelled. */
   unsubscribe(): void {
     this.subscribers = Math.max(0, this.subscribers - 1);
-    if (this.subscribers === 0 && !this.isRunning) this.log.settle();
+    this.settleIfUnread();
     // A run whose log has ended is only being wrapped up: nothing to cancel, and no timer to set
     // and clear for every run (a reader leaves at the terminal event, just before the run is marked finished).
     if (this.subscribers > 0 || !this.isRunning || this.log.isEnded || this.graceTimer) return;
@@ -80,7 +80,7 @@ export class Run {
     this.graceTimer.unref?.();
   }
 
-  /** For the session sweep: settles the log of a finished run that nobody is reading (see RunLog.settle). */
+  /** Settles the log of a finished run that nobody is reading (see RunLog.settle): when its last reader leaves, and at each session sweep. */
   settleIfUnread(): void {
     if (!this.isRunning && this.subscribers === 0) this.log.settle();
   }
