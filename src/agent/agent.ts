@@ -225,7 +225,7 @@ function applyChunk(chunk: ModelChunk, turn: TurnState, blocks: BlockTracker, us
         emit(start.begin);
       }
       if (chunk.type === "text") turn.textParts.push(chunk.content);
-      else turn.thinkingParts.push(chunk.content);
+      else turn.addThinking(chunk.content);
       turn.deltas++;
       emit({ type: chunk.type, content: chunk.content });
       return;
@@ -323,14 +323,14 @@ interface PendingCall {
   isNew: boolean;
 }
 
-/** What one model round produced. */
+/** What one model round produced. A running run keeps one: what only some rounds need is made on first use. */
 class TurnState {
   /**
    * The round's deltas, joined once at its end: `+=` per delta would build a rope of one
    * GC cell per delta, all alive until the round ends.
    */
   readonly textParts: string[] = [];
-  readonly thinkingParts: string[] = [];
+  private thinkingParts: string[] | null = null;
   private joined: { text: string; thinking: string } | null = null;
 
   get text(): string {
@@ -341,20 +341,25 @@ class TurnState {
     return (this.joined ??= this.join()).thinking;
   }
 
+  addThinking(content: string): void {
+    (this.thinkingParts ??= []).push(content);
+  }
+
   private join(): { text: string; thinking: string } {
-    return { text: this.textParts.join(""), thinking: this.thinkingParts.join("") };
+    return { text: this.textParts.join(""), thinking: this.thinkingParts?.join("") ?? "" };
   }
 
   /** Deltas streamed this round, and whether the model reported the round's usage. */
   deltas = 0;
   usageReported = false;
-  private readonly calls = new Map<number, PendingCall>();
+  private calls: Map<number, PendingCall> | null = null;
 
   callAt(index: number): PendingCall {
-    let call = this.calls.get(index);
+    const calls = (this.calls ??= new Map());
+    let call = calls.get(index);
     if (!call) {
       call = { id: "", name: "", arguments: "", isNew: true };
-      this.calls.set(index, call);
+      calls.set(index, call);
     }
     return call;
   }
@@ -362,6 +367,7 @@ class TurnState {
   /** The round's calls in the order the model formed them, each with an id. */
   finishCalls(round: number): ToolCall[] {
     const out: ToolCall[] = [];
+    if (this.calls === null) return out;
     let n = 0;
     for (const call of this.calls.values()) {
       const id = call.id || `call_${round}_${n}_${crypto.randomUUID().slice(0, 8)}`;

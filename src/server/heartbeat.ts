@@ -1,27 +1,33 @@
+/** Something kept alive by the shared heartbeat: an object, so a stream registers itself, not a closure. */
+export interface HeartbeatMember {
+  beat(): void;
+}
+
 /**
  * One shared timer for every open stream's keep-alive (SSE `: ping`, WS ping),
  * so an idle stream costs no timer of its own.
  */
 export class Heartbeat {
-  private readonly beats = new Set<() => void>();
+  private readonly members = new Set<HeartbeatMember>();
   private timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly intervalMs: number) {}
 
-  /** Registers `beat`; returns a function that unregisters it. */
-  add(beat: () => void): () => void {
-    this.beats.add(beat);
+  /** Beats `member` every interval until it is removed. */
+  add(member: HeartbeatMember): void {
+    this.members.add(member);
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), this.intervalMs);
       this.timer.unref?.();
     }
-    return () => {
-      this.beats.delete(beat);
-    };
+  }
+
+  remove(member: HeartbeatMember): void {
+    this.members.delete(member);
   }
 
   get size(): number {
-    return this.beats.size;
+    return this.members.size;
   }
 
   stop(): void {
@@ -30,9 +36,9 @@ export class Heartbeat {
   }
 
   private tick(): void {
-    for (const beat of this.beats) {
+    for (const member of this.members) {
       try {
-        beat();
+        member.beat();
       } catch {
         // A stream that broke under us: it unregisters itself on close.
       }

@@ -1,5 +1,7 @@
+import type { LogReader } from "../sessions/run-log.ts";
 import type { Run } from "../sessions/run.ts";
 import { SSE_PING, SSE_RETRY, sseChunkFrom } from "./encode.ts";
+import type { HeartbeatMember } from "./heartbeat.ts";
 import type { BondRuntime } from "./runtime.ts";
 
 export const SSE_HEADERS: Record<string, string> = {
@@ -14,86 +16,124 @@ export const SSE_HEADERS: Record<string, string> = {
  */
 const PULL_BUDGET_BYTES = 256 * 1024;
 
+type SseBytes = Uint8Array | string;
+type SseController = ReadableStreamDefaultController<SseBytes>;
+
+/** A subscriber's SSE response: the run's log from `startCursor`, live until its terminal event. */
+export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number, request: Request): Response {
+  const source = new SseSource(runtime, run, startCursor, request);
+  return new Response(new ReadableStream<SseBytes>(source), { status: 200, headers: SSE_HEADERS });
+}
+
 /**
- * A subscriber reading the run's log from `cursor`. Pull-based: it only takes
+ * A subscriber reading the run's log from its cursor. Pull-based: it only takes
  * more events when the socket has taken the previous ones, so a client that
  * stops reading costs a bounded slice of references into the shared log, never copies.
  * One that takes nothing for `slow_client_grace_seconds` while data waits is cut off
  * (checked at each heartbeat); it can resume with Last-Event-ID.
+ *
+ * One object is the stream's source, its waiter in the log, its heartbeat member and its
+ * request's abort listener: an idle stream is this object, not a dozen closures and a
+ * suspended async pull (every garbage collection visits each open stream's objects).
  */
-export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number, request: Request): Response {
-  const log = run.log;
-  let cursor = startCursor;
-  let closed = false;
-  /** The pending pull's wake-up, registered with the log while it waits for more. */
-  let wake: (() => void) | null = null;
-  let stopBeat: () => void = () => {};
-  /** When a pull last returned with data handed over and no pull has come since (0: none pending). */
-  let handedAt = 0;
-  const graceMs = runtime.config.slow_client_grace_seconds * 1000;
+class SseSource implements UnderlyingDefaultSource<SseBytes>, LogReader, HeartbeatMember, EventListenerObject {
+  private cursor: number;
+  private closed = false;
+  private controller: SseController | null = null;
+  /** A pull found nothing new: the log calls logGrew when it grows, which hands the news over. */
+  private waiting = false;
+  /** When data was last handed over with no pull since (0: the client has taken all it was given). */
+  private handedAt = 0;
 
-  const cleanup = (): void => {
-    if (closed) return;
-    closed = true;
-    stopBeat();
-    if (wake) {
-      log.offNext(wake);
-      wake();
+  constructor(
+    private readonly runtime: BondRuntime,
+    private readonly run: Run,
+    private readonly startCursor: number,
+    private readonly request: Request,
+  ) {
+    this.cursor = startCursor;
+    run.subscribe();
+    runtime.sseStreams++;
+    // Bun reports a client that left at once through the request's signal (TRAPS #2).
+    request.signal.addEventListener("abort", this, { once: true });
+  }
+
+  start(controller: SseController): void {
+    this.controller = controller;
+    controller.enqueue(SSE_RETRY);
+    this.runtime.heartbeat.add(this);
+  }
+
+  /** Synchronous: with nothing new it waits in the log, and logGrew hands the news over. */
+  pull(controller: SseController): void {
+    this.handedAt = 0;
+    this.handOver(controller);
+  }
+
+  cancel(): void {
+    this.cleanup();
+  }
+
+  /** The request's abort signal fired: the client left. */
+  handleEvent(): void {
+    this.cleanup();
+  }
+
+  logGrew(): void {
+    this.waiting = false;
+    if (!this.closed && this.controller) this.handOver(this.controller);
+  }
+
+  beat(): void {
+    const controller = this.controller;
+    if (this.closed || !controller) return;
+    if (this.handedAt !== 0 && Date.now() - this.handedAt > this.runtime.config.slow_client_grace_seconds * 1000) {
+      // It took nothing for a whole grace: drop it, and what it holds (it may resume).
+      this.cleanup();
+      controller.error(new Error("client too slow"));
+      return;
     }
-    runtime.sseStreams--;
-    runtime.metrics.eventsSent.inc(cursor - startCursor, ["sse"]); // once per subscriber, never per event
-    run.unsubscribe();
-    request.signal.removeEventListener("abort", cleanup);
-  };
+    if ((controller.desiredSize ?? 0) > 0) controller.enqueue(SSE_PING);
+  }
 
-  run.subscribe();
-  runtime.sseStreams++;
-  // Bun reports a client that left at once through the request's signal (TRAPS #2).
-  request.signal.addEventListener("abort", cleanup, { once: true });
+  /** Hands over one chunk of at most about PULL_BUDGET_BYTES past the cursor, or waits in the log for more. */
+  private handOver(controller: SseController): void {
+    const log = this.run.log;
+    if (this.cursor < log.length) {
+      // Counted in characters: cheap, close enough.
+      const chunk = sseChunkFrom(log, this.cursor, PULL_BUDGET_BYTES);
+      this.cursor = chunk.to;
+      const last = log.isEnded && this.cursor === log.length;
+      // Set before enqueue: an enqueue that meets a waiting read may call pull again at once.
+      this.handedAt = last ? 0 : Date.now();
+      controller.enqueue(chunk.text);
+      if (last) this.finish(controller);
+      return;
+    }
+    if (log.isEnded) return this.finish(controller);
+    if (!this.waiting) {
+      this.waiting = true;
+      log.onNext(this);
+    }
+  }
 
-  const stream = new ReadableStream<Uint8Array | string>({
-    start(controller) {
-      controller.enqueue(SSE_RETRY);
-      stopBeat = runtime.heartbeat.add(() => {
-        if (closed) return;
-        if (handedAt !== 0 && Date.now() - handedAt > graceMs) {
-          // It took nothing for a whole grace: drop it, and what it holds (it may resume).
-          cleanup();
-          controller.error(new Error("client too slow"));
-          return;
-        }
-        if ((controller.desiredSize ?? 0) > 0) controller.enqueue(SSE_PING);
-      });
-    },
-    async pull(controller) {
-      handedAt = 0;
-      while (!closed) {
-        if (cursor < log.length) {
-          // One chunk of at most about PULL_BUDGET_BYTES (counted in characters: cheap, close enough).
-          const chunk = sseChunkFrom(log, cursor, PULL_BUDGET_BYTES);
-          cursor = chunk.to;
-          controller.enqueue(chunk.text);
-          if (log.isEnded && cursor === log.length) finish(controller);
-          else handedAt = Date.now();
-          return;
-        }
-        if (log.isEnded) return finish(controller);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          log.onNext(resolve);
-        });
-        wake = null;
-      }
-    },
-    cancel() {
-      cleanup();
-    },
-  });
-
-  function finish(controller: ReadableStreamDefaultController<Uint8Array | string>): void {
-    cleanup();
+  private finish(controller: SseController): void {
+    if (this.closed) return;
+    this.cleanup();
     controller.close();
   }
 
-  return new Response(stream, { status: 200, headers: SSE_HEADERS });
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.runtime.heartbeat.remove(this);
+    if (this.waiting) {
+      this.waiting = false;
+      this.run.log.offNext(this);
+    }
+    this.runtime.sseStreams--;
+    this.runtime.metrics.eventsSent.inc(this.cursor - this.startCursor, ["sse"]); // once per subscriber, never per event
+    this.run.unsubscribe();
+    this.request.signal.removeEventListener("abort", this);
+  }
 }

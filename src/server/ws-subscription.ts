@@ -1,3 +1,4 @@
+import type { LogReader } from "../sessions/run-log.ts";
 import type { Run } from "../sessions/run.ts";
 import { wsFrameAt, wsFrameOf } from "./encode.ts";
 
@@ -19,19 +20,15 @@ export const DONE_FRAME = '{"t":"done"}';
 export const WS_TOO_SLOW = 1013;
 
 /** One WebSocket following one run's log from its own cursor. */
-export class WsSubscription {
+export class WsSubscription implements LogReader {
   private stopped = false;
   /** Where it started, so `sent` can count events without per-event work. */
   private readonly startCursor: number;
-  /** True while flushBound waits in the log for its next growth. */
+  /** True while this waits in the log for its next growth (logGrew). */
   private waiting = false;
   /** When the buffer last went over the high-water mark without coming back under (0: it is under). */
   private stalledSince = 0;
   private stallTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly flushBound = (): void => {
-    this.waiting = false;
-    this.flush();
-  };
 
   constructor(
     private readonly sink: FrameSink,
@@ -48,6 +45,12 @@ export class WsSubscription {
   /** Events handed to the socket so far. */
   get sent(): number {
     return this.cursor - this.startCursor;
+  }
+
+  /** The log grew (or ended) while this waited in it. */
+  logGrew(): void {
+    this.waiting = false;
+    this.flush();
   }
 
   /** Sends what the log has past the cursor, as far as the socket takes it; called on growth and on drain. */
@@ -83,7 +86,7 @@ export class WsSubscription {
     }
     if (!this.waiting) {
       this.waiting = true;
-      log.onNext(this.flushBound);
+      log.onNext(this);
     }
   }
 
@@ -92,7 +95,7 @@ export class WsSubscription {
     this.stopped = true;
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = null;
-    if (this.waiting) this.run.log.offNext(this.flushBound);
+    if (this.waiting) this.run.log.offNext(this);
     this.waiting = false;
     this.run.unsubscribe();
     this.onEnd(this);

@@ -5,7 +5,7 @@ import type { RunLogLimits } from "./run-log.ts";
 import { Session, sessionKey } from "./session.ts";
 import type { SessionObserver } from "./observer.ts";
 import type { SessionStore } from "./store.ts";
-import { pumpRun } from "./runner.ts";
+import { pumpRun, type RunEndListener } from "./runner.ts";
 
 export interface SessionManagerOptions {
   timeoutMs: number;
@@ -23,7 +23,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export type StartResult = { ok: true; run: Run } | { ok: false; reason: "busy" };
 
 /** Sessions and their runs: creation within limits, sliding expiry, starting and cancelling runs. */
-export class SessionManager {
+export class SessionManager implements RunEndListener {
   private readonly sweepTimer: ReturnType<typeof setInterval>;
   private readonly running = new Set<Run>();
   /** Run → when its time limit ends (performance.now()). Insertion order is start order, hence deadline order: every run has the same limit. */
@@ -90,13 +90,16 @@ export class SessionManager {
     this.options.observer?.runStarted(session, run);
     this.deadlines.set(run, performance.now() + this.options.runTimeoutMs);
     this.armDeadline();
-    void pumpRun(this.agent, session, run, prompt).finally(() => {
-      this.running.delete(run);
-      this.deadlines.delete(run);
-      this.options.observer?.runFinished(session, run, Date.now() - run.startedAt);
-      session.touch();
-    });
+    void pumpRun(this.agent, session, run, prompt, this);
     return { ok: true, run };
+  }
+
+  /** A run started here is over (pumpRun tells, whatever way it ended). */
+  runEnded(session: Session, run: Run): void {
+    this.running.delete(run);
+    this.deadlines.delete(run);
+    this.options.observer?.runFinished(session, run, Date.now() - run.startedAt);
+    session.touch();
   }
 
   /** Cancels the session's running run; false when none is running. */

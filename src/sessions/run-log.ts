@@ -7,6 +7,11 @@ import { packDeltas, unpackDelta, type StoredEntry } from "./delta-packing.ts";
  */
 export type LogEntry = AgentEvent | string;
 
+/** A subscriber waiting for the log to grow: an object, not a closure, so a waiting stream costs no extra function. */
+export interface LogReader {
+  logGrew(): void;
+}
+
 /** SSE text of the log's events [from, to), made for one subscriber and reused by any other that asks for the same start. */
 export interface SseChunk {
   readonly from: number;
@@ -72,7 +77,9 @@ export class RunLog {
   wsFrames: string[] | null = null;
   private ended = false;
   /** Null while nobody waits: a finished session keeps its last log, and every object kept costs each full collection. */
-  private waiters: Array<() => void> | null = null;
+  private waiters: LogReader[] | null = null;
+  /** The one waiting reader, when there is just one (most runs): no array for it. */
+  private soleWaiter: LogReader | null = null;
   private bytes = 0;
   private blockOpen = false;
   private over = false;
@@ -147,7 +154,7 @@ export class RunLog {
       else if (event.type === "block_end") this.blockOpen = false;
     }
     this.entries.push(event.type === "text" ? event.content : event);
-    if (this.waiters !== null) {
+    if (this.soleWaiter !== null || this.waiters !== null) {
       if (this.ended) {
         if (this.queuedForWake) {
           toWake.delete(this);
@@ -161,10 +168,12 @@ export class RunLog {
 
   /** Wakes every waiting subscriber; they then take all that was logged since, in one go. */
   wakeAll(): void {
+    const sole = this.soleWaiter;
     const waiters = this.waiters;
-    if (waiters === null) return;
+    this.soleWaiter = null;
     this.waiters = null;
-    for (const wake of waiters) wake();
+    sole?.logGrew();
+    if (waiters !== null) for (const reader of waiters) reader.logGrew();
   }
 
   /** After an overflow only the open block's end and `usage` get in, leaving the last slot to the terminal event. */
@@ -173,17 +182,21 @@ export class RunLog {
     return event.type === "usage" || (event.type === "block_end" && this.blockOpen);
   }
 
-  /** Calls `wake` once when the log next grows or ends (forget it with offNext). */
-  onNext(wake: () => void): void {
-    if (this.waiters === null) this.waiters = [wake];
-    else this.waiters.push(wake);
+  /** Calls `reader.logGrew()` once when the log next grows or ends (forget it with offNext). */
+  onNext(reader: LogReader): void {
+    if (this.soleWaiter === null && this.waiters === null) this.soleWaiter = reader;
+    else (this.waiters ??= []).push(reader);
   }
 
-  /** Forgets a `wake` given to onNext that has not been called. */
-  offNext(wake: () => void): void {
+  /** Forgets a reader given to onNext that has not been woken. */
+  offNext(reader: LogReader): void {
+    if (this.soleWaiter === reader) {
+      this.soleWaiter = null;
+      return;
+    }
     const waiters = this.waiters;
     if (waiters === null) return;
-    const i = waiters.indexOf(wake);
+    const i = waiters.indexOf(reader);
     if (i < 0) return;
     if (waiters.length === 1) this.waiters = null;
     else waiters.splice(i, 1);

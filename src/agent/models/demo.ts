@@ -63,13 +63,8 @@ export class DemoModel implements Model {
   }
 
   private streamBench(chunks: readonly IteratorResult<ModelChunk>[], request: ModelRequest, signal: AbortSignal): AsyncIterable<ModelChunk> {
-    const usage = (): ModelChunk => ({
-      type: "usage",
-      prompt_tokens: countWords(lastUserPrompt(request.messages)),
-      completion_tokens: chunks.length,
-      cost: 0,
-    });
-    return new BenchStream(chunks, usage, this.delayMs > 0 ? new Pacer(this.delayMs, signal) : null, signal);
+    const promptTokens = countWords(lastUserPrompt(request.messages));
+    return new BenchStream(chunks, promptTokens, this.delayMs > 0 ? new Pacer(this.delayMs, signal) : null, signal);
   }
 
   private async *streamDemo(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelChunk> {
@@ -122,7 +117,7 @@ class BenchStream implements AsyncIterableIterator<ModelChunk> {
 
   constructor(
     private readonly chunks: readonly IteratorResult<ModelChunk>[],
-    private readonly usage: () => ModelChunk,
+    private readonly promptTokens: number,
     private readonly pace: Pacer | null,
     private readonly signal: AbortSignal,
   ) {}
@@ -136,7 +131,8 @@ class BenchStream implements AsyncIterableIterator<ModelChunk> {
     if (i > this.chunks.length) return Promise.resolve(DONE);
     if (i === this.chunks.length) {
       this.end();
-      return Promise.resolve({ value: this.usage(), done: false });
+      const usage: ModelChunk = { type: "usage", prompt_tokens: this.promptTokens, completion_tokens: this.chunks.length, cost: 0 };
+      return Promise.resolve({ value: usage, done: false });
     }
     if (this.signal.aborted) {
       this.end();

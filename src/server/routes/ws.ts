@@ -10,18 +10,18 @@ import { WsSubscription } from "../ws-subscription.ts";
 import { jsonString } from "../encode.ts";
 import { resumePoint } from "../resume.ts";
 import type { BondRuntime } from "../runtime.ts";
+import type { HeartbeatMember } from "../heartbeat.ts";
 import { BAD_SESSION_ID, checkPrompt, CONCURRENT_RUNS_LIMIT, findSessionForPrompt } from "./ask.ts";
 import { SESSION_NOT_FOUND } from "./stream.ts";
 import type { Run } from "../../sessions/run.ts";
 
 const PONG = '{"t":"pong"}';
 
-/** What one socket remembers between frames. */
-interface SocketState {
+/** What one socket remembers between frames; the shared heartbeat pings it through `beat`. */
+interface SocketState extends HeartbeatMember {
   who: Principal;
   lastSessionId: string | null;
   sub: WsSubscription | null;
-  stopBeat: () => void;
   closeSocket: (code: number, reason: string) => void;
 }
 
@@ -133,9 +133,10 @@ export function wsRoutes(runtime: BondRuntime) {
         who,
         lastSessionId: null,
         sub: null,
-        stopBeat: runtime.heartbeat.add(() => raw.ping()),
+        beat: () => raw.ping(),
         closeSocket: (code, reason) => raw.close(code, reason),
       };
+      runtime.heartbeat.add(state);
       states.set(raw, state);
       runtime.sockets.add(state.closeSocket);
     },
@@ -175,7 +176,7 @@ export function wsRoutes(runtime: BondRuntime) {
     close(ws) {
       const state = states.get(ws.raw);
       if (!state) return;
-      state.stopBeat();
+      runtime.heartbeat.remove(state);
       state.sub?.stop();
       runtime.sockets.delete(state.closeSocket);
       states.delete(ws.raw);
