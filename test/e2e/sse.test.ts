@@ -234,6 +234,33 @@ describe("streams that are silent, slow or abandoned", () => {
     await fetch(`${s.url}/sessions/${id}/cancel`, { method: "POST" });
   });
 
+  // (Stalled readers that leave are covered in bounds.test.ts.)
+  test("clients that leave leave no stream behind: before their response, and while it waits", async () => {
+    const s = server({ demo_bench_tokens: 2, demo_delay_ms: 60_000, disconnect_grace_seconds: 60 });
+    const port = Number(new URL(s.url).port);
+    const rawStream = async (id: string, then: (socket: { end(): void; terminate(): void }) => void) => {
+      const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {}, open() {} } });
+      socket.write(`GET /stream/${id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      then(socket);
+    };
+    // At once, before the server could answer: half of them end politely, half reset.
+    for (let i = 0; i < 20; i++) {
+      const id = await askOk(s.url, "go");
+      await rawStream(id, (socket) => (i % 2 === 0 ? socket.end() : socket.terminate()));
+    }
+    await waitUntil(() => s.app.bond.sseStreams === 0 && s.app.bond.heartbeat.size === 0, 3000, "streams left before their response to be released");
+    // Open and waiting for the next delta (60 s away), then gone.
+    const waiting: { end(): void }[] = [];
+    for (let i = 0; i < 10; i++) {
+      const id = await askOk(s.url, "go");
+      await rawStream(id, (socket) => waiting.push(socket));
+    }
+    await waitUntil(() => s.app.bond.sseStreams === 10, 3000, "the waiting streams to open");
+    for (const socket of waiting) socket.end();
+    await waitUntil(() => s.app.bond.sseStreams === 0 && s.app.bond.heartbeat.size === 0, 3000, "waiting streams to be released");
+    for (const run of s.app.bond.sessions.runningRuns) expect(run.subscriberCount).toBe(0);
+  });
+
   test("a subscriber that stops reading does not hold up another", async () => {
     const s = server({ demo_bench_tokens: 50_000 });
     const id = await askOk(s.url, "flood");

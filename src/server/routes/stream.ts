@@ -25,6 +25,6 @@ export function streamRoutes(runtime: BondRuntime) {
     if (point.kind === "nothing-left") return new Response(null, { status: 204 });
     // A stream may stay silent for minutes (a slow tool): never let the idle timeout cut it (TRAPS #1).
     runtime.server?.timeout(request, 0);
-    return sseResponse(runtime, point.run, point.cursor, request);
+    return sseResponse(runtime, point.run, point.cursor);
   }, { detail: ROUTE_DOCS.stream });
 }
