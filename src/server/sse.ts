@@ -38,8 +38,9 @@ export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number)
  *
  * A client that leaves is seen through `cancel`, which Bun calls within ~2 ms of the socket
  * closing (measured: waiting, streaming, and stalled with a full buffer). No listener on the
- * request's abort signal: an AbortSignal with a listener is visited by every collection, even
- * the 1-per-second young ones Bun runs while idle (50 000 of them: 0.17 → 0.83 % CPU idle).
+ * request's abort signal: AbortSignals with listeners make the young collections Bun runs every
+ * second while idle dearer (50 000 took an idle process from 0.17 to 0.83 % CPU; without this
+ * one, 5 000 idle streams went from 0.60–0.80 to 0.43–0.47 % with no pings).
  */
 class SseSource implements UnderlyingDefaultSource<SseBytes>, LogReader, HeartbeatMember {
   private cursor: number;
