@@ -33,8 +33,8 @@ export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number)
  * (checked at each heartbeat); it can resume with Last-Event-ID.
  *
  * One object is the stream's source, its waiter in the log and its heartbeat member: an idle
- * stream is this object, not a dozen closures and a suspended async pull (every garbage
- * collection visits each open stream's objects).
+ * stream is this object and its pending pull, not a dozen closures and a suspended async
+ * function (every garbage collection visits each open stream's objects).
  *
  * A client that leaves is seen through `cancel`, which Bun calls within ~2 ms of the socket
  * closing (measured: waiting, streaming, and stalled with a full buffer). No listener on the
@@ -48,6 +48,8 @@ class SseSource implements UnderlyingDefaultSource<SseBytes>, LogReader, Heartbe
   private controller: SseController | null = null;
   /** A pull found nothing new: the log calls logGrew when it grows, which hands the news over. */
   private waiting = false;
+  /** Ends the pending pull (set while waiting). */
+  private endPull: (() => void) | null = null;
   /** When data was last handed over with no pull since (0: the client has taken all it was given). */
   private handedAt = 0;
 
@@ -67,10 +69,16 @@ class SseSource implements UnderlyingDefaultSource<SseBytes>, LogReader, Heartbe
     this.runtime.heartbeat.add(this);
   }
 
-  /** Synchronous: with nothing new it waits in the log, and logGrew hands the news over. */
-  pull(controller: SseController): void {
+  /**
+   * With nothing new it waits in the log and stays pending until logGrew hands the news over.
+   * Pending, not returned at once: a heartbeat ping would otherwise set off one more pull per
+   * idle stream (measured: 5 000 idle streams with 15-s pings used ~0.05–0.1 % more CPU so).
+   */
+  pull(controller: SseController): Promise<void> | undefined {
     this.handedAt = 0;
     this.handOver(controller);
+    if (!this.waiting) return undefined;
+    return new Promise<void>((resolve) => (this.endPull = resolve));
   }
 
   cancel(): void {
@@ -80,6 +88,7 @@ class SseSource implements UnderlyingDefaultSource<SseBytes>, LogReader, Heartbe
   logGrew(): void {
     this.waiting = false;
     if (!this.closed && this.controller) this.handOver(this.controller);
+    this.settlePull();
   }
 
   beat(): void {
@@ -115,6 +124,12 @@ class SseSource implements UnderlyingDefaultSource<SseBytes>, LogReader, Heartbe
     }
   }
 
+  private settlePull(): void {
+    const end = this.endPull;
+    this.endPull = null;
+    end?.();
+  }
+
   private finish(controller: SseController): void {
     if (this.closed) return;
     this.cleanup();
@@ -125,6 +140,7 @@ class SseSource implements UnderlyingDefaultSource<SseBytes>, LogReader, Heartbe
     if (this.closed) return;
     this.closed = true;
     this.runtime.heartbeat.remove(this);
+    this.settlePull();
     if (this.waiting) {
       this.waiting = false;
       this.run.log.offNext(this);
