@@ -111,7 +111,7 @@ class SseSource implements UnderlyingDefaultSource<SseBytes>, LogReader, Heartbe
       const chunk = sseChunkFrom(log, this.cursor, PULL_BUDGET_BYTES);
       this.cursor = chunk.to;
       const last = log.isEnded && this.cursor === log.length;
-      // Set before enqueue: an enqueue that meets a waiting read may call pull again at once.
+      // Nobody takes it until the next pull, which clears this (a slow client never pulls again).
       this.handedAt = last ? 0 : Date.now();
       controller.enqueue(chunk.text);
       if (last) this.finish(controller);
