@@ -2,6 +2,7 @@ import type { LogReader } from "../sessions/run-log.ts";
 import type { Run } from "../sessions/run.ts";
 import { SSE_PING, SSE_RETRY, sseChunkFrom } from "./encode.ts";
 import type { HeartbeatMember } from "./heartbeat.ts";
+import { finishedResponse, type PendingResponseSet } from "./finished-response.ts";
 import type { BondRuntime } from "./runtime.ts";
 
 export const SSE_HEADERS: Record<string, string> = {
@@ -19,10 +20,13 @@ const PULL_BUDGET_BYTES = 256 * 1024;
 type SseBytes = Uint8Array | string;
 type SseController = ReadableStreamDefaultController<SseBytes>;
 
-/** A subscriber's SSE response: the run's log from `startCursor`, live until its terminal event. */
-export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number): Response {
+/**
+ * A subscriber's SSE response: the run's log from `startCursor`, live until its terminal event.
+ * It takes the headers queued on `set` (see finishedResponse): an open stream keeps no Headers object.
+ */
+export function sseResponse(runtime: BondRuntime, run: Run, startCursor: number, set: PendingResponseSet): Response {
   const source = new SseSource(runtime, run, startCursor);
-  return new Response(new ReadableStream<SseBytes>(source), { status: 200, headers: SSE_HEADERS });
+  return finishedResponse(new ReadableStream<SseBytes>(source), 200, SSE_HEADERS, set);
 }
 
 /**

@@ -62,6 +62,24 @@ describe("SSE runs of every kind keep the ordering rules", () => {
     expect(stream.retry).toBe(1000);
     expect(stream.events[0]!.id).toBe("1:1");
   });
+
+  test("a stream's response carries what every hook added (CORS, request id, security headers) once each", async () => {
+    const listed = server({ cors_origins: ["https://app.example"] });
+    const id = await askOk(listed.url, "hello there");
+    const res = await fetch(`${listed.url}/stream/${id}`, { headers: { origin: "https://app.example", "x-request-id": "stream-req-1" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(res.headers.get("access-control-expose-headers")).toContain("X-Request-Id");
+    expect(res.headers.get("x-request-id")).toBe("stream-req-1");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    // Set once, not merged twice into "a, a".
+    expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    expect(res.headers.get("cache-control")).toBe("no-cache, no-transform");
+    expect(await res.text()).toContain("event: complete");
+    const foreign = await fetch(`${listed.url}/stream/${id}`, { headers: { origin: "https://evil.example" } });
+    expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
+    await foreign.body?.cancel();
+  });
 });
 
 describe("sessions over SSE", () => {

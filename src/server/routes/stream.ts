@@ -9,7 +9,7 @@ import { sseResponse } from "../sse.ts";
 export const SESSION_NOT_FOUND = "Session not found or expired";
 
 export function streamRoutes(runtime: BondRuntime) {
-  return new Elysia({ name: "bond-stream" }).get("/stream/:session_id", ({ params, request, query }) => {
+  return new Elysia({ name: "bond-stream" }).get("/stream/:session_id", ({ params, request, query, set }) => {
     const who = runtime.access.identify(request, runtime.peerAddress);
     if (!who) return unauthorized();
     const id = params.session_id;
@@ -25,6 +25,6 @@ export function streamRoutes(runtime: BondRuntime) {
     if (point.kind === "nothing-left") return new Response(null, { status: 204 });
     // A stream may stay silent for minutes (a slow tool): never let the idle timeout cut it (TRAPS #1).
     runtime.server?.timeout(request, 0);
-    return sseResponse(runtime, point.run, point.cursor);
+    return sseResponse(runtime, point.run, point.cursor, set);
   }, { detail: ROUTE_DOCS.stream });
 }
