@@ -1,5 +1,6 @@
 import type { UsageTotals } from "../agent/events.ts";
 import { RunStop } from "../agent/abort.ts";
+import { AbortSwitch } from "../agent/abort-switch.ts";
 import { RunLog, type RunLogLimits } from "./run-log.ts";
 
 /** What a finished run reports as its signal: it can no longer be cancelled. */
@@ -14,7 +15,7 @@ export type RunStatus = "running" | "completed" | "error" | "cancelled";
 export class Run {
   readonly log: RunLog;
   /** The run's abort switch; dropped once it is over (a finished run stays in its session for replay). */
-  private controller: AbortController | null = new AbortController();
+  private controller: AbortSwitch | null = new AbortSwitch();
 
   readonly startedAt = Date.now();
   status: RunStatus = "running";
@@ -94,6 +95,7 @@ export class Run {
   markFinished(status: Exclude<RunStatus, "running">, usage: UsageTotals): void {
     this.status = status;
     this.usage = usage;
+    this.controller?.release();
     this.controller = null;
     // A run nobody has read yet is about to be (a fast run can end before its stream connects):
     // its log is settled when that reader leaves, or by the session sweep if none comes.

@@ -63,6 +63,19 @@ describe("cancel and delete over HTTP", () => {
     expect(checkRunInvariants(fromSse((await readSse(`${s.url}/stream/${id}`)).events)).type).toBe("complete");
   });
 
+  test("cancel reaches a model in the middle of a long wait at once (the demo model watches the run's own switch)", async () => {
+    const slow = server({ demo_delay_ms: 120_000 });
+    const id = await askOk(slow.url, "a long streamed answer please");
+    const stream = await openSse(`${slow.url}/stream/${id}`);
+    await Bun.sleep(50); // the model is now in its first two-minute pause
+    const t0 = performance.now();
+    expect((await fetch(`${slow.url}/sessions/${id}/cancel`, { method: "POST" })).status).toBe(202);
+    await stream.done;
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(checkRunInvariants(fromSse(stream.events))).toMatchObject({ type: "cancelled", data: { reason: "cancelled by client" } });
+    expect(await status(slow, id)).toBe("cancelled");
+  });
+
   test("delete: 204, then 404 everywhere; unknown: 404", async () => {
     const id = await askOk(s.url, "a long streamed answer please");
     const stream = await openSse(`${s.url}/stream/${id}`);

@@ -8,6 +8,7 @@
 
 import { evaluateExpression, formatNumber } from "../calculator.ts";
 import { describeTime } from "../builtin-tools.ts";
+import { type AbortWatcher, unwatchAbort, watchAbort } from "../abort-switch.ts";
 import type { Message, ToolCall } from "../messages.ts";
 import type { Model, ModelChunk, ModelRequest } from "./model.ts";
 
@@ -162,7 +163,7 @@ class BenchStream implements AsyncIterableIterator<ModelChunk> {
  * consumer's lateness to all later deltas; this way a late delta does not push
  * the rest back, and a delta already due goes out without a timer.
  */
-class Pacer implements EventListenerObject {
+class Pacer implements AbortWatcher {
   private due: number;
   /** Position in the timeline's heap while a pause is pending; -1 otherwise. */
   index = -1;
@@ -188,11 +189,12 @@ class Pacer implements EventListenerObject {
     this.due += this.delayMs;
     if (this.signal.aborted) throw this.signal.reason;
     if (this.due <= performance.now()) return undefined;
-    // One abort listener for the stream's whole life, not one per pause: adding and removing a
-    // listener per delta was a tenth of the server's time with hundreds of paced streams.
+    // One abort watcher for the stream's whole life, not one per pause: adding and removing a
+    // listener per delta was a tenth of the server's time with hundreds of paced streams. A run's
+    // signal is watched through its AbortSwitch, with no listener on it (see abort-switch.ts).
     if (!this.listening) {
       this.listening = true;
-      this.signal.addEventListener("abort", this, { once: true });
+      watchAbort(this.signal, this);
     }
     this.value = value;
     return new Promise<T>((resolve, reject) => {
@@ -223,7 +225,7 @@ class Pacer implements EventListenerObject {
 
   /** The stream is over: forget the listener and any pending pause. */
   dispose(): void {
-    if (this.listening) this.signal.removeEventListener("abort", this);
+    if (this.listening) unwatchAbort(this.signal, this);
     this.listening = false;
     timeline.remove(this);
   }
