@@ -16,6 +16,31 @@ import { BUN, REPO, cores, killSpawned, runWorker, startServer } from "./load/pr
 import { type Meta, type Role, type Sample, markdown, summarise } from "./load/report.ts";
 import type { ScenarioResult, ScenarioSpec } from "./load/types.ts";
 
+const USAGE = `usage: bun run bench [--runs 3] [--quick] [--only sse,ttfe] [--candidate bond|baseline] [--no-md]
+                       [--hold <idle seconds>] [--idle-streams <n>] [--bond-dir <path>] [--profile]`;
+const FLAGS = new Set(["quick", "no-md", "profile"]);
+const OPTIONS = new Set(["runs", "only", "candidate", "hold", "idle-streams", "bond-dir"]);
+
+/** A mistyped option would otherwise be ignored and start a ten-minute full run. */
+function checkArgs(argv: readonly string[]): void {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--help" || arg === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    const name = arg.startsWith("--") ? arg.slice(2) : null;
+    if (name !== null && FLAGS.has(name)) continue;
+    if (name !== null && OPTIONS.has(name) && i + 1 < argv.length) {
+      i++;
+      continue;
+    }
+    console.error(`bench: ${name !== null && OPTIONS.has(name) ? `${arg} needs a value` : `unknown argument ${arg}`}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+checkArgs(process.argv.slice(2));
+
 function flag(name: string): boolean {
   return process.argv.includes(`--${name}`);
 }

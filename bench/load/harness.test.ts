@@ -283,3 +283,22 @@ describe("lean SSE client against the real servers", () => {
     }, 30_000);
   }
 });
+
+describe("bench command line", () => {
+  const bench = (...args: string[]) => Bun.spawnSync([process.execPath, `${REPO}/bench/run.ts`, ...args], { cwd: REPO, stdout: "pipe", stderr: "pipe", timeout: 20_000 });
+
+  test("--help prints the usage and starts nothing", () => {
+    const r = bench("--help");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.toString()).toContain("usage: bun run bench");
+  });
+
+  test("a mistyped option or a missing value is refused before any run starts", () => {
+    const typo = bench("--run", "1");
+    expect(typo.exitCode).toBe(2);
+    expect(typo.stderr.toString()).toContain("unknown argument --run");
+    const missing = bench("--quick", "--only");
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr.toString()).toContain("--only needs a value");
+  });
+});
