@@ -17,6 +17,8 @@ const WARM_ROUND_STREAMS = 1000;
 const SETTLED_JIT_MS = 5;
 const QUIET_ROUNDS = 2;
 const MAX_WARM_ROUNDS = 20;
+/** Measured rounds discarded at most, when the JIT compiled during them (see below). */
+const MAX_REMEASURES = 3;
 
 export async function fanout(spec: ScenarioSpec): Promise<ScenarioResult> {
   const timeoutMs = 30_000 + spec.n * spec.delayMs * 2;
@@ -44,8 +46,17 @@ export async function fanout(spec: ScenarioSpec): Promise<ScenarioResult> {
     warmRounds++;
     jit.endWindow();
   }
-  const all: { r: SseRunResult; textTimes: number[] }[] = await start(spec.count);
-  const jitMs = jit.sinceLast();
+  const notes: string[] = jit.settled ? [] : [`the server's JIT had not settled after ${warmRounds} warm-up rounds`];
+  let all: { r: SseRunResult; textTimes: number[] }[] = await start(spec.count);
+  let jitMs = jit.sinceLast();
+  // Two quiet rounds can come before a late compilation: a measured round in which the JIT
+  // compiled (measured: 20 ms of it, lateness p99 15-25 ms against 2.7 ms without) is not the
+  // steady state this scenario measures, so it counts as warm-up and the round is measured again.
+  for (let again = 0; jitMs >= SETTLED_JIT_MS && again < MAX_REMEASURES; again++) {
+    notes.push(`measured round discarded: the server's JIT threads used ${jitMs.toFixed(1)} ms during it`);
+    all = await start(spec.count);
+    jitMs = jit.sinceLast();
+  }
   client.close();
   const errors = new ErrorTally();
   const lateness: number[] = [];
@@ -73,6 +84,6 @@ export async function fanout(spec: ScenarioSpec): Promise<ScenarioResult> {
     runs: all.length,
     errors: errors.count,
     errorKinds: errors.kinds,
-    notes: jit.settled ? [] : [`the server's JIT had not settled after ${warmRounds} warm-up rounds`],
+    notes,
   };
 }

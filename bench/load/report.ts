@@ -208,7 +208,7 @@ function describeStep(s: Step): string {
     case "ttfe":
       return `${s.count} sequential runs, new session each, after unmeasured ones until the server's JIT settled (3 windows of 1 000 runs in a row each costing its JIT threads < 2 ms of CPU; see the warm-up row), N=${s.n}, D=0: POST /ask sent → first \`text\` received; lean keep-alive HTTP/1.1 client (bench/load/http1.ts), not fetch.`;
     case "fanout":
-      return `${s.count} streams started together, after unmeasured rounds of 1 000 streams until the server's JIT settled (2 rounds in a row each costing its JIT threads < 5 ms of CPU; see the warm-up row), N=${s.n}, D=${s.delayMs} ms; on both servers a run starts at its POST /ask (API.md), so deltas due before the stream connects arrive together; lateness of delta k = arrival − (fitted start + k·D); lean keep-alive HTTP/1.1 client, as for time to first event.`;
+      return `${s.count} streams started together, after unmeasured rounds of 1 000 streams until the server's JIT settled (2 rounds in a row each costing its JIT threads < 5 ms of CPU; see the warm-up row; a measured round during which they used ≥ 5 ms anyway is discarded and measured again, at most 3 times, and noted below), N=${s.n}, D=${s.delayMs} ms; on both servers a run starts at its POST /ask (API.md), so deltas due before the stream connects arrive together; lateness of delta k = arrival − (fitted start + k·D); lean keep-alive HTTP/1.1 client, as for time to first event.`;
     case "idle":
       return `${s.count} SSE streams opened (200 at a time), then held ${s.durationMs / 1000} s with no events (N=${s.n}, D=${s.delayMs / 1000} s); held = still open with a valid prefix; RSS per stream = VmRSS growth / streams held; CPU over the hold.`;
     case "coldstart":
