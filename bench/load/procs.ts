@@ -5,6 +5,8 @@
  * spawned here are ever signalled.
  */
 import type { Subprocess } from "bun";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import type { ScenarioResult, ScenarioSpec } from "./types.ts";
 
 const RAISE_FDS = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
@@ -71,6 +73,19 @@ export function killSpawned(): void {
   for (const p of live) p.kill("SIGKILL");
 }
 
+let logSeq = 0;
+
+/** The last lines of a server's log file, for error messages. */
+async function logTail(path: string): Promise<string> {
+  const text = await Bun.file(path).text().catch(() => "");
+  return text.split("\n").filter((l) => l.trim()).slice(-20).join("\n");
+}
+
+/**
+ * Starts a server and waits for its `/health`. Its stdout (Bond logs a line per request) goes to
+ * a file, not a pipe: draining a pipe here woke this process, which shares the load generator's
+ * core, at every log flush, delaying the client in proportion to how much the server logs.
+ */
 export async function startServer(
   name: string,
   argv: string[],
@@ -78,33 +93,31 @@ export async function startServer(
   cpuList: string,
   cwd: string = REPO,
 ): Promise<ServerHandle> {
-  const proc = track(Bun.spawn(wrap(argv, cpuList), { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
-  const out = new Tail();
+  const logPath = `${tmpdir()}/bond-bench-${process.pid}-${++logSeq}-${name.replace(/[^\w.-]/g, "_")}.log`;
+  const proc = track(Bun.spawn(wrap(argv, cpuList), { cwd, env, stdin: "ignore", stdout: Bun.file(logPath), stderr: "pipe" }));
   const err = new Tail();
-  let resolveUrl: (u: string) => void = () => {};
-  const urlSeen = new Promise<string>((r) => (resolveUrl = r));
-  let urlFound = false;
-  void drain(proc.stdout, out, (l) => {
-    if (urlFound) return; // after the first line, the server's logs are only kept for errors
-    const m = /listening on (https?:\/\/\S+)/i.exec(l);
-    if (!m?.[1]) return;
-    urlFound = true;
-    resolveUrl(m[1].replace(/\/$/, "").replace("://0.0.0.0:", "://127.0.0.1:").replace("://localhost:", "://127.0.0.1:"));
-  });
   void drain(proc.stderr, err);
+  const removeLog = () => rmSync(logPath, { force: true });
   const fail = async (why: string): Promise<never> => {
     proc.kill("SIGKILL");
     await proc.exited;
+    const out = await logTail(logPath);
+    removeLog();
     throw new Error(`${name} did not start: ${why}\n--- stdout\n${out}\n--- stderr\n${err}`);
   };
   const deadline = performance.now() + 20_000;
-  const url = await Promise.race([urlSeen, proc.exited.then(() => null), Bun.sleep(20_000).then(() => null)]);
+  let url: string | null = null;
+  while (url === null && proc.exitCode === null && performance.now() < deadline) {
+    await Bun.sleep(10);
+    const m = /listening on (https?:\/\/\S+)/i.exec(await Bun.file(logPath).text().catch(() => ""));
+    if (m?.[1]) url = m[1].replace(/\/$/, "").replace("://0.0.0.0:", "://127.0.0.1:").replace("://localhost:", "://127.0.0.1:");
+  }
   if (!url) return fail(proc.exitCode !== null ? `exited with ${proc.exitCode}` : "no 'listening on' line");
   for (let i = 0; i < 2000 && performance.now() < deadline; i++) {
     const ok = await fetch(`${url}/health`)
       .then(async (r) => (await r.arrayBuffer(), r.status === 200))
       .catch(() => false);
-    if (ok) return { pid: proc.pid, base: url, stop: () => stopProc(proc) };
+    if (ok) return { pid: proc.pid, base: url, stop: () => stopProc(proc).finally(removeLog) };
     await Bun.sleep(10);
   }
   return fail("/health never answered 200");
