@@ -36,20 +36,14 @@ class Tail {
   }
 }
 
-async function drain(stream: ReadableStream<Uint8Array>, tail: Tail, onLine?: (l: string) => void): Promise<void> {
+async function drain(stream: ReadableStream<Uint8Array>, tail: Tail): Promise<void> {
   const dec = new TextDecoder();
-  // Always read to the end: an unread pipe would block a server that logs.
+  // Always read to the end: an unread pipe would block a process that writes to it.
   const reader = stream.getReader();
-  let partial = "";
   for (;;) {
     const r = await reader.read();
     if (r.done) return;
-    const text = dec.decode(r.value, { stream: true });
-    tail.push(text);
-    if (!onLine) continue;
-    const lines = (partial + text).split("\n");
-    partial = lines.pop() ?? "";
-    for (const l of lines) onLine(l);
+    tail.push(dec.decode(r.value, { stream: true }));
   }
 }
 
@@ -76,9 +70,10 @@ export function killSpawned(): void {
 let logSeq = 0;
 
 /** The last lines of a server's log file, for error messages. */
-async function logTail(path: string): Promise<string> {
-  const text = await Bun.file(path).text().catch(() => "");
-  return text.split("\n").filter((l) => l.trim()).slice(-20).join("\n");
+async function logTail(path: string): Promise<Tail> {
+  const tail = new Tail();
+  tail.push(await Bun.file(path).text().catch(() => ""));
+  return tail;
 }
 
 /**

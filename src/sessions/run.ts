@@ -15,7 +15,7 @@ export type RunStatus = "running" | "completed" | "error" | "cancelled";
 export class Run {
   readonly log: RunLog;
   /** The run's abort switch; dropped once it is over (a finished run stays in its session for replay). */
-  private controller: AbortSwitch | null = new AbortSwitch();
+  private abortSwitch: AbortSwitch | null = new AbortSwitch();
 
   readonly startedAt = Date.now();
   status: RunStatus = "running";
@@ -43,7 +43,7 @@ export class Run {
 
   /** Aborted when the run is cancelled (the agent, model and tools watch it). */
   get signal(): AbortSignal {
-    return this.controller?.signal ?? SETTLED_SIGNAL;
+    return this.abortSwitch?.signal ?? SETTLED_SIGNAL;
   }
 
   get isRunning(): boolean {
@@ -87,16 +87,16 @@ export class Run {
   }
 
   cancel(reason: RunStop): boolean {
-    if (!this.isRunning || this.controller === null || this.controller.signal.aborted) return false;
-    this.controller.abort(reason);
+    if (!this.isRunning || this.abortSwitch === null || this.abortSwitch.signal.aborted) return false;
+    this.abortSwitch.abort(reason);
     return true;
   }
 
   markFinished(status: Exclude<RunStatus, "running">, usage: UsageTotals): void {
     this.status = status;
     this.usage = usage;
-    this.controller?.release();
-    this.controller = null;
+    this.abortSwitch?.release();
+    this.abortSwitch = null;
     // A run nobody has read yet is about to be (a fast run can end before its stream connects):
     // its log is settled when that reader leaves, or by the session sweep if none comes.
     if (this.subscribers === 0 && this.everSubscribed) this.log.settle();
