@@ -1,4 +1,4 @@
-import { Elysia } from "elysia";
+import type { Elysia } from "elysia";
 import type { BondMetrics } from "../server/metrics.ts";
 import type { Logger } from "../server/logging.ts";
 import { SESSION_ID_PATTERN } from "../sessions/session.ts";
@@ -47,7 +47,7 @@ export class HttpObserver {
 
   /** Register first, so the id is set and the clock started before any other hook can answer. */
   plugin() {
-    return new Elysia({ name: "bond-observability" })
+    return (app: Elysia) => app
       .onStart((app) => {
         this.matcher.setRoutes(app.routes as readonly RouteLike[]);
       })

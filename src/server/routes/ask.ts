@@ -1,4 +1,4 @@
-import { Elysia, t } from "elysia";
+import { type Elysia, t } from "elysia";
 import { SESSION_ID_PATTERN, type Session } from "../../sessions/session.ts";
 import type { Principal } from "../access.ts";
 import { JSON_CONTENT_TYPE, jsonError, unauthorized } from "../http-error.ts";
@@ -42,7 +42,7 @@ export const CONCURRENT_RUNS_LIMIT = (max: number) => `Too many runs in progress
 export const BAD_SESSION_ID = "session_id must match ^[A-Za-z0-9._:-]{1,128}$";
 
 export function askRoutes(runtime: BondRuntime) {
-  return new Elysia({ name: "bond-ask" }).post(
+  return (app: Elysia) => app.post(
     "/ask",
     ({ body, request, set }) => {
       const who: Principal | null = runtime.access.identify(request, runtime.peerAddress);

@@ -1,11 +1,11 @@
-import { Elysia } from "elysia";
+import type { Elysia } from "elysia";
 import { jsonResponse } from "../http-error.ts";
 import type { BondRuntime } from "../runtime.ts";
 import { ROUTE_DOCS } from "../route-docs.ts";
 import pkg from "../../../package.json" with { type: "json" };
 
 export function healthRoutes(runtime: BondRuntime) {
-  return new Elysia({ name: "bond-health" }).get("/health", () =>
+  return (app: Elysia) => app.get("/health", () =>
     jsonResponse(200, {
       status: runtime.shuttingDown ? "shutting_down" : "healthy",
       agent_name: runtime.agent.name,

@@ -3,7 +3,7 @@
  * src/web/assets.ts). Public — the page holds no secrets; the API key is typed into it.
  * Off with `playground: false` (BOND_PLAYGROUND / --playground), and then `/` is the API's JSON 404.
  */
-import { Elysia, NotFoundError } from "elysia";
+import { type Elysia, NotFoundError } from "elysia";
 import type { Asset, PlaygroundAssets } from "../../web/assets.ts";
 
 type AssetsModule = typeof import("../../web/assets.ts");
@@ -85,7 +85,7 @@ export class Playground {
     // The files share one wildcard route: a route per file cost ~2 ms of every start (Elysia builds
     // each one). It covers every version (naming the current one would load the sources at start);
     // only exact asset paths are public (publicPaths); any other path under it is the API's 404.
-    return new Elysia({ name: "bond-playground" })
+    return (app: Elysia) => app
       .get("/", ({ request }) => serve(this.assets.page, request, PAGE_HEADERS))
       .get("/playground/*", ({ request, path }) => {
         const asset = this.assets.files.get(path);

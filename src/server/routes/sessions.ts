@@ -1,4 +1,4 @@
-import { Elysia } from "elysia";
+import type { Elysia } from "elysia";
 import { RunStop } from "../../agent/abort.ts";
 import { SESSION_ID_PATTERN, type Session } from "../../sessions/session.ts";
 import { jsonError, jsonResponse, unauthorized } from "../http-error.ts";
@@ -33,7 +33,7 @@ export function sessionRoutes(runtime: BondRuntime) {
     return session ?? jsonError(404, SESSION_NOT_FOUND);
   };
 
-  return new Elysia({ name: "bond-sessions" })
+  return (app: Elysia) => app
     .get("/sessions/:session_id", ({ params, request }) => {
       const session = find(params.session_id, request);
       if (session instanceof Response) return session;

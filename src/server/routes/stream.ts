@@ -1,4 +1,4 @@
-import { Elysia } from "elysia";
+import type { Elysia } from "elysia";
 import { SESSION_ID_PATTERN } from "../../sessions/session.ts";
 import { jsonError, unauthorized } from "../http-error.ts";
 import { resumePoint } from "../resume.ts";
@@ -9,7 +9,7 @@ import { sseResponse } from "../sse.ts";
 export const SESSION_NOT_FOUND = "Session not found or expired";
 
 export function streamRoutes(runtime: BondRuntime) {
-  return new Elysia({ name: "bond-stream" }).get("/stream/:session_id", ({ params, request, query, set }) => {
+  return (app: Elysia) => app.get("/stream/:session_id", ({ params, request, query, set }) => {
     const who = runtime.access.identify(request, runtime.peerAddress);
     if (!who) return unauthorized();
     const id = params.session_id;

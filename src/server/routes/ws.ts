@@ -1,4 +1,4 @@
-import { Elysia } from "elysia";
+import type { Elysia } from "elysia";
 import type { ServerWebSocket } from "bun";
 import { RunStop } from "../../agent/abort.ts";
 import { SESSION_ID_PATTERN } from "../../sessions/session.ts";
@@ -109,7 +109,7 @@ export function wsRoutes(runtime: BondRuntime) {
     return null;
   };
 
-  return new Elysia({ name: "bond-ws" }).ws("/ws", {
+  return (app: Elysia) => app.ws("/ws", {
     // Runs twice per upgrade (TRAPS #8): only checks that spend nothing belong here.
     beforeHandle({ request }) {
       const malformed = handshakeError(request);
