@@ -1,4 +1,4 @@
-import { Elysia } from "elysia";
+import type { Elysia } from "elysia";
 import type { OpenAPIV3 } from "openapi-types";
 import pkg from "../../package.json" with { type: "json" };
 import type { BondRuntime } from "./runtime.ts";
@@ -54,12 +54,10 @@ export function openapiRoutes(runtime: BondRuntime) {
         }
       : {}),
   };
-  // Its routes are the whole app's once it is used: Elysia points a plugin's getGlobalRoutes at its parent.
-  const plugin = new Elysia({ name: "bond-openapi" });
-
-  const buildDocument = async (): Promise<OpenAPIV3.Document> => {
+  // Given the app itself, so the document covers every route, those added after these two included.
+  const buildDocument = async (app: Elysia): Promise<OpenAPIV3.Document> => {
     const { toOpenAPISchema } = await import("@elysiajs/openapi/openapi");
-    const { paths, components } = toOpenAPISchema(plugin, { paths: ["/ws"] }, undefined, undefined, OPENAPI_VERSION);
+    const { paths, components } = toOpenAPISchema(app, { paths: ["/ws"] }, undefined, undefined, OPENAPI_VERSION);
     return {
       ...documentation,
       openapi: OPENAPI_VERSION,
@@ -74,15 +72,17 @@ export function openapiRoutes(runtime: BondRuntime) {
     return ScalarRender(INFO, { url: OPENAPI_PATH.slice(1), version: "latest", cdn: SCALAR_CDN, _integration: "elysiajs" });
   };
 
-  const document = retriedUntilBuilt(buildDocument);
   const docsPage = retriedUntilBuilt(buildDocsPage);
-  return plugin
-    .get(OPENAPI_PATH, async () => await document(), { detail: { hide: true } })
-    .get(
-      DOCS_PATH,
-      async () => new Response(await docsPage(), { headers: { "content-type": "text/html; charset=utf8" } }),
-      { detail: { hide: true } },
-    );
+  return (app: Elysia) => {
+    const document = retriedUntilBuilt(() => buildDocument(app));
+    return app
+      .get(OPENAPI_PATH, async () => await document(), { detail: { hide: true } })
+      .get(
+        DOCS_PATH,
+        async () => new Response(await docsPage(), { headers: { "content-type": "text/html; charset=utf8" } }),
+        { detail: { hide: true } },
+      );
+  };
 }
 
 /** `build` run on first call and its result kept; a failed build is not kept, so the next call tries again. */
