@@ -49,8 +49,13 @@ export async function idle(spec: ScenarioSpec): Promise<ScenarioResult> {
   await Bun.sleep(SETTLE_MS);
   const cpu = new CpuMeter(spec.serverPid);
   await cpu.start();
-  await Bun.sleep(spec.durationMs);
-  const cpuPct = await cpu.stop();
+  await Bun.sleep(spec.durationMs / 2);
+  // The second half alone, for diagnosis: the collection that follows the ramp's allocations
+  // (tens of ms, once) tends to land in the first half; what is left is the cost of holding.
+  const lateCpu = new CpuMeter(spec.serverPid);
+  await lateCpu.start();
+  await Bun.sleep(spec.durationMs / 2);
+  const [cpuPct, lateCpuPct] = [await cpu.stop(), await lateCpu.stop()];
   const rss1 = await rssKiB(spec.serverPid);
   stop.abort();
   const results = await Promise.all(runs);
@@ -68,6 +73,7 @@ export async function idle(spec: ScenarioSpec): Promise<ScenarioResult> {
       rss_per_stream_kib: (rss1 - rss0) / Math.max(1, held),
       server_rss_mib: rss1 / 1024,
       server_cpu_pct: cpuPct,
+      server_cpu_late_pct: lateCpuPct,
       ramp_ms: rampMs,
     },
     runs: results.length,

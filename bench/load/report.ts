@@ -54,7 +54,7 @@ const SHOWN: Record<Step["kind"], string[]> = {
   ws: ["events_per_s", "events_per_cpu_s", "latency_p50_ms", "latency_p99_ms", "server_cpu_pct"],
   ttfe: ["ttfe_p50_ms", "ttfe_p99_ms", "ttfe_p99_undisturbed_ms", "disturbed_runs_pct", "warmup_runs", "jit_ms_while_measured"],
   fanout: ["lateness_p50_ms", "lateness_p99_ms", "ttfe_p50_ms", "ttfe_p99_ms", "warmup_rounds", "jit_ms_while_measured"],
-  idle: ["held", "rss_per_stream_kib", "server_cpu_pct", "server_rss_mib", "ramp_ms"],
+  idle: ["held", "rss_per_stream_kib", "server_cpu_pct", "server_cpu_late_pct", "server_rss_mib", "ramp_ms"],
   coldstart: ["coldstart_p50_ms", "coldstart_min_ms"],
 };
 
@@ -135,6 +135,7 @@ const UNITS: Record<string, string> = {
   lateness_p99_ms: "lateness p99 (ms)",
   held: "streams held (worst run)",
   rss_per_stream_kib: "server RSS per stream (KiB)",
+  server_cpu_late_pct: "server CPU %, second half of the hold (diagnosis)",
   server_rss_mib: "server RSS at end of hold (MiB)",
   ramp_ms: "time to open all streams (ms)",
   coldstart_p50_ms: "exec → /health p50 (ms)",
@@ -210,7 +211,7 @@ function describeStep(s: Step): string {
     case "fanout":
       return `${s.count} streams started together, after unmeasured rounds of 1 000 streams until the server's JIT settled (2 rounds in a row each costing its JIT threads < 5 ms of CPU; see the warm-up row; a measured round during which they used ≥ 5 ms anyway is discarded and measured again, at most 3 times, and noted below), N=${s.n}, D=${s.delayMs} ms; on both servers a run starts at its POST /ask (API.md), so deltas due before the stream connects arrive together; lateness of delta k = arrival − (fitted start + k·D); lean keep-alive HTTP/1.1 client, as for time to first event.`;
     case "idle":
-      return `${s.count} SSE streams opened (200 at a time), then held ${s.durationMs / 1000} s with no events (N=${s.n}, D=${s.delayMs / 1000} s); held = still open with a valid prefix; RSS per stream = VmRSS growth / streams held; CPU over the hold.`;
+      return `${s.count} SSE streams opened (200 at a time), then held ${s.durationMs / 1000} s with no events (N=${s.n}, D=${s.delayMs / 1000} s); held = still open with a valid prefix; RSS per stream = VmRSS growth / streams held; CPU over the hold (the target), and over its second half alone.`;
     case "coldstart":
       return `${s.count} starts of the compiled binary (after one unmeasured): exec → first 200 from GET /health.`;
   }
