@@ -55,7 +55,8 @@ export async function idle(spec: ScenarioSpec): Promise<ScenarioResult> {
   const lateCpu = new CpuMeter(spec.serverPid);
   await lateCpu.start();
   await Bun.sleep(spec.durationMs / 2);
-  const [cpuPct, lateCpuPct] = [await cpu.stop(), await lateCpu.stop()];
+  const cpuPct = await cpu.stop();
+  const lateCpuPct = await lateCpu.stop();
   const rss1 = await rssKiB(spec.serverPid);
   stop.abort();
   const results = await Promise.all(runs);
